@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Ringmaster",
+    products: [
+        .executable(name: "ringmaster", targets: ["ringmaster"]),
+        .library(name: "RingChannel", targets: ["RingChannel"]),
+        .library(name: "RingmasterProducer", targets: ["RingmasterProducer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libuv through pkg-config; `make` installs libuv1-dev when it is missing.
+        .systemLibrary(
+            name: "CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        // The GNU-only calls (eventfd, memfd, seals, prctl, pidfd, wait macros, named semaphores)
+        // and the shared-memory atomics. `_GNU_SOURCE` is defined in the .c file only.
+        .target(name: "CShim"),
+        // The shared layout v1: segment, ring writer and reader, notifiers. No processes, no loop.
+        .target(name: "RingChannel", dependencies: ["CShim"]),
+        // What a Swift producer links: `Producer.attach()` and the environment contract.
+        .target(name: "RingmasterProducer", dependencies: ["RingChannel", "CShim"]),
+        .executableTarget(
+            name: "ringmaster",
+            dependencies: [
+                "RingChannel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test helper: numbered, checksummed records with crash, exit, sleep and resume switches.
+        .executableTarget(name: "ringmaster-test-producer", dependencies: ["RingmasterProducer", "RingmasterTestSupport"]),
+        // Shared by the tests, the test producer and the benchmark: record codec, process spawning.
+        .target(name: "RingmasterTestSupport", dependencies: ["RingChannel", "CShim"]),
+        // `make bench`: ring vs pipe vs Unix socket vs single-slot handoff vs memcpy.
+        .executableTarget(name: "ringmaster-bench", dependencies: ["RingChannel", "RingmasterTestSupport", "CShim"]),
+        .testTarget(
+            name: "RingChannelTests",
+            dependencies: ["RingChannel", "RingmasterProducer", "RingmasterTestSupport", "CShim", "CLibUV"]
+        ),
+    ]
+)

@@ -1,0 +1,99 @@
+// CShim: the few C calls Swift's Glibc module does not offer (GNU-only or variadic), and the
+// acquire/release atomics used on shared memory. Everything here is a thin, documented wrapper;
+// `_GNU_SOURCE` is defined only in cshim.c so no GNU name leaks into Swift through this header.
+#ifndef RINGMASTER_CSHIM_H
+#define RINGMASTER_CSHIM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <semaphore.h>
+#include <sys/types.h>
+
+// ---- Atomics on shared memory (inline so they compile to plain loads/stores + barriers) ----
+
+static inline uint64_t cshim_load_acquire_u64(const void *p) {
+    return __atomic_load_n((const uint64_t *)p, __ATOMIC_ACQUIRE);
+}
+static inline uint32_t cshim_load_acquire_u32(const void *p) {
+    return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE);
+}
+static inline uint64_t cshim_load_relaxed_u64(const void *p) {
+    return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+}
+static inline uint32_t cshim_load_relaxed_u32(const void *p) {
+    return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+}
+static inline void cshim_store_release_u64(void *p, uint64_t v) {
+    __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELEASE);
+}
+static inline void cshim_store_release_u32(void *p, uint32_t v) {
+    __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELEASE);
+}
+static inline void cshim_store_relaxed_u64(void *p, uint64_t v) {
+    __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+}
+static inline void cshim_store_relaxed_u32(void *p, uint32_t v) {
+    __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED);
+}
+/// Full (sequentially consistent) fence: the store-then-load of the sleep protocol needs it.
+static inline void cshim_fence_seq_cst(void) {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+/// A spin-wait hint (PAUSE on x86), for the short spin before sleeping.
+static inline void cshim_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+// ---- Seals (values from <linux/fcntl.h>) ----
+#define CSHIM_SEAL_SEAL   0x0001
+#define CSHIM_SEAL_SHRINK 0x0002
+#define CSHIM_SEAL_GROW   0x0004
+#define CSHIM_SEAL_WRITE  0x0008
+
+/// memfd_create(name, MFD_ALLOW_SEALING | (cloexec ? MFD_CLOEXEC : 0)). -1 and errno on failure.
+int cshim_memfd_create_sealable(const char *name, int cloexec);
+/// fcntl(fd, F_ADD_SEALS, seals). -1 and errno on failure.
+int cshim_add_seals(int fd, int seals);
+/// fcntl(fd, F_GET_SEALS). -1 and errno on failure.
+int cshim_get_seals(int fd);
+
+// ---- eventfd ----
+/// eventfd(initval, EFD_NONBLOCK? | EFD_CLOEXEC?). -1 and errno on failure.
+int cshim_eventfd(unsigned int initval, int nonblock, int cloexec);
+/// Reads an eventfd counter without ever blocking, whatever O_NONBLOCK says
+/// (preadv2 with RWF_NOWAIT; falls back to read when the kernel lacks it).
+/// Returns 1 and the value when there was one, 0 when the counter was zero, -1 and errno on error.
+int cshim_eventfd_read_nowait(int fd, uint64_t *value);
+
+// ---- POSIX named semaphores (sem_open is variadic, sem_clockwait is GNU) ----
+/// sem_open(name, O_CREAT | O_EXCL, mode, value). NULL and errno on failure.
+sem_t *cshim_sem_create(const char *name, unsigned int mode, unsigned int value);
+/// sem_open(name, 0). NULL and errno on failure.
+sem_t *cshim_sem_attach(const char *name);
+/// Waits up to timeout_ns (negative: forever) on CLOCK_MONOTONIC.
+/// Returns 0 when taken, -1 and errno (ETIMEDOUT, EINTR, ...) otherwise.
+int cshim_sem_wait_ns(sem_t *sem, int64_t timeout_ns);
+
+// ---- processes ----
+/// prctl(PR_SET_CHILD_SUBREAPER, 1).
+int cshim_set_child_subreaper(void);
+/// prctl(PR_SET_PDEATHSIG, signal).
+int cshim_set_parent_death_signal(int signal);
+/// pidfd_open(pid, 0) through syscall(2). -1 and errno on failure.
+int cshim_pidfd_open(pid_t pid);
+/// Pins the calling thread to one CPU. -1 and errno on failure.
+int cshim_pin_to_cpu(int cpu);
+/// The number of CPUs this thread may run on.
+int cshim_allowed_cpu_count(void);
+
+// ---- wait status macros ----
+int cshim_wifexited(int status);
+int cshim_wexitstatus(int status);
+int cshim_wifsignaled(int status);
+int cshim_wtermsig(int status);
+
+#endif

@@ -1,0 +1,155 @@
+// The test producer: numbered, checksummed records (see TestRecord) with switches to crash,
+// exit with a code, ignore SIGTERM, sleep, checkpoint and resume. Used by the channel tests and
+// the supervisor's tests; not shipped.
+//
+//   ringmaster-test-producer [--records N] [--min-size B] [--max-size B] [--seed S]
+//       [--batch] [--checkpoint-every K] [--crash-after N] [--crash-mid-record]
+//       [--crash-generations G] [--exit-code C] [--ignore-term] [--sleep-ms MS]
+//       [--linger-ms MS] [--no-finish] [--forever]
+//
+// With --checkpoint-every K the token is the next sequence number (decimal text); on a restart it
+// resumes at token + RINGMASTER_RESUME_SKIP, so the delivered sequences have no gap and no duplicate.
+import Glibc
+import RingChannel
+import RingmasterProducer
+import RingmasterTestSupport
+
+struct Options {
+    var records: UInt64 = 1000
+    var minSize = 16
+    var maxSize = 64
+    var seed: UInt64 = 1
+    var batch = false
+    var checkpointEvery: UInt64 = 0
+    var crashAfter: UInt64? = nil
+    var crashMidRecord = false
+    var crashGenerations: UInt64 = .max
+    var exitCode: CInt = 0
+    var ignoreTerm = false
+    var sleepMilliseconds = 0
+    var lingerMilliseconds = 0
+    var finish = true
+    var forever = false
+}
+
+func fail(_ message: String) -> Never {
+    let line = "ringmaster-test-producer: \(message)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+    exit(2)
+}
+
+func parse(_ arguments: [String]) -> Options {
+    var options = Options()
+    var iterator = arguments.makeIterator()
+    func value(_ flag: String) -> String {
+        guard let text = iterator.next() else { fail("\(flag) needs a value") }
+        return text
+    }
+    func number(_ flag: String) -> UInt64 {
+        guard let n = UInt64(value(flag)) else { fail("\(flag) needs a non-negative integer") }
+        return n
+    }
+    while let argument = iterator.next() {
+        switch argument {
+        case "--records": options.records = number(argument)
+        case "--min-size": options.minSize = Int(number(argument))
+        case "--max-size": options.maxSize = Int(number(argument))
+        case "--seed": options.seed = number(argument)
+        case "--batch": options.batch = true
+        case "--checkpoint-every": options.checkpointEvery = number(argument)
+        case "--crash-after": options.crashAfter = number(argument)
+        case "--crash-mid-record": options.crashMidRecord = true
+        case "--crash-generations": options.crashGenerations = number(argument)
+        case "--exit-code": options.exitCode = CInt(number(argument))
+        case "--ignore-term": options.ignoreTerm = true
+        case "--sleep-ms": options.sleepMilliseconds = Int(number(argument))
+        case "--linger-ms": options.lingerMilliseconds = Int(number(argument))
+        case "--no-finish": options.finish = false
+        case "--forever": options.forever = true
+        default: fail("unknown argument \(argument)")
+        }
+    }
+    return options
+}
+
+func crashNow() -> Never {
+    kill(getpid(), SIGKILL)
+    pause()
+    exit(99)
+}
+
+/// One run of the producer: where it is in the sequence and what it has sent.
+struct Run {
+    let options: Options
+    let maxSize: Int
+    let crashes: Bool
+    var sequence: UInt64 = 0
+    var sentThisRun: UInt64 = 0
+
+    var atCrashPoint: Bool {
+        crashes && options.crashAfter == sentThisRun
+    }
+    var hasMore: Bool { options.forever || sequence < options.records }
+
+    mutating func writeOne(_ writer: inout RingWriter) throws(RingWriteError) {
+        if options.checkpointEvery > 0 && sequence % options.checkpointEvery == 0 && sequence > 0 {
+            try writer.sendReserved(.checkpoint, bytes: Array(String(sequence).utf8))
+        }
+        let length = TestRecord.length(sequence: sequence, seed: options.seed, minimum: options.minSize, maximum: maxSize)
+        let buffer = try writer.reserve(length)
+        TestRecord.fill(buffer, sequence: sequence)
+        if options.crashMidRecord && atCrashPoint {
+            // A record written but never committed: the reader must not see it.
+            writer.publish()
+            crashNow()
+        }
+        try writer.commit()
+        sequence += 1
+        sentThisRun += 1
+    }
+
+    mutating func run(_ producer: inout Producer) throws(RingWriteError) {
+        while hasMore {
+            if atCrashPoint && !options.crashMidRecord {
+                producer.writer.publish()
+                crashNow()
+            }
+            if options.batch {
+                try producer.batch { (writer) throws(RingWriteError) in
+                    var n = 0
+                    while n < 256 && hasMore && !(atCrashPoint && !options.crashMidRecord) {
+                        try writeOne(&writer)
+                        n += 1
+                    }
+                }
+            } else {
+                try writeOne(&producer.writer)
+            }
+            if options.sleepMilliseconds > 0 { usleep(UInt32(options.sleepMilliseconds * 1000)) }
+        }
+        if atCrashPoint {
+            producer.writer.publish()
+            crashNow()
+        }
+        if options.finish { try producer.finish() }
+    }
+}
+
+@main
+enum TestProducer {
+    static func main() {
+        let options = parse(Array(CommandLine.arguments.dropFirst()))
+        if options.ignoreTerm { signal(SIGTERM, SIG_IGN) }
+        var producer: Producer
+        do { producer = try Producer.attach() } catch { fail("\(error)") }
+        var run = Run(options: options, maxSize: min(options.maxSize, producer.maxRecordLength),
+                      crashes: producer.generation < options.crashGenerations)
+        if let resume = producer.resume {
+            let start = resume.token.flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
+            run.sequence = start + resume.skip
+        }
+        do { try run.run(&producer) } catch { fail("\(error)") }
+        if options.lingerMilliseconds > 0 { usleep(UInt32(options.lingerMilliseconds * 1000)) }
+        exit(options.exitCode)
+    }
+}
