@@ -29,6 +29,8 @@ let package = Package(
             name: "ringmaster",
             dependencies: [
                 "RingChannel",
+                // The demo (until the supervisor lands) spawns the test producer with it.
+                "RingmasterTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -27,6 +27,9 @@ public struct DrainSummary: Hashable, Sendable {
     public var end: UInt64 = 0
     /// True when an end-of-stream record was seen in this batch.
     public var sawEndOfStream = false
+
+    /// An empty summary (nothing drained).
+    public init() {}
 }
 
 /// The supervisor's side of a ring: checked, batched, borrowing reads.
