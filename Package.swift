@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libuv through pkg-config; `make` installs libuv1-dev when it is missing.
@@ -21,10 +22,19 @@ let package = Package(
         // The GNU-only calls (eventfd, memfd, seals, prctl, pidfd, wait macros, named semaphores)
         // and the shared-memory atomics. `_GNU_SOURCE` is defined in the .c file only.
         .target(name: "CShim"),
+        // Errno, SystemError, FileDescriptor, the EINTR-retrying call wrapper, the monotonic clock.
+        .target(name: "SystemKit"),
         // The shared layout v1: segment, ring writer and reader, notifiers. No processes, no loop.
-        .target(name: "RingChannel", dependencies: ["CShim"]),
+        .target(name: "RingChannel", dependencies: ["CShim", "SystemKit"]),
         // What a Swift producer links: `Producer.attach()` and the environment contract.
         .target(name: "RingmasterProducer", dependencies: ["RingChannel", "CShim"]),
+        // YAML → validated, typed configuration with file:line:column errors.
+        .target(
+            name: "Manifest",
+            dependencies: ["RingChannel", .product(name: "Yams", package: "Yams")]
+        ),
+        // The only code that touches libuv handles: Loop, ChildProcess, Timer, SignalWatch, FDWatch, Async.
+        .target(name: "LoopKit", dependencies: ["CLibUV", "CShim", "SystemKit"]),
         .executableTarget(
             name: "ringmaster",
             dependencies: [
@@ -44,5 +54,7 @@ let package = Package(
             name: "RingChannelTests",
             dependencies: ["RingChannel", "RingmasterProducer", "RingmasterTestSupport", "CShim", "CLibUV"]
         ),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
+        .testTarget(name: "LoopKitTests", dependencies: ["LoopKit", "SystemKit"]),
     ]
 )

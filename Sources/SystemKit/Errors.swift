@@ -50,8 +50,7 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
 /// Runs a call that returns -1 and sets errno on failure, retrying once on EINTR
 /// (and again while it keeps being interrupted), and throws a `SystemError` naming it.
 @discardableResult
-@usableFromInline
-func valueOrErrno<T: FixedWidthInteger>(
+public func valueOrErrno<T: FixedWidthInteger>(
     _ call: String, _ subject: @autoclosure () -> String = "", _ body: () -> T
 ) throws(SystemError) -> T {
     while true {
