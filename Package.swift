@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // libuv through pkg-config; `make` installs libuv1-dev when it is missing.
@@ -35,10 +36,18 @@ let package = Package(
         ),
         // The only code that touches libuv handles: Loop, ChildProcess, Timer, SignalWatch, FDWatch, Async.
         .target(name: "LoopKit", dependencies: ["CLibUV", "CShim", "SystemKit"]),
+        // Pools, restarts, routing, shutdown; built-in consumers (in-process until the plugin ABI).
+        .target(
+            name: "Supervisor",
+            dependencies: ["Manifest", "LoopKit", "RingChannel", "CShim", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "ringmaster",
             dependencies: [
                 "RingChannel",
+                "Manifest",
+                "Supervisor",
+                .product(name: "Logging", package: "swift-log"),
                 // The demo (until the supervisor lands) spawns the test producer with it.
                 "RingmasterTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -49,12 +58,16 @@ let package = Package(
         // Shared by the tests, the test producer and the benchmark: record codec, process spawning.
         .target(name: "RingmasterTestSupport", dependencies: ["RingChannel", "CShim"]),
         // `make bench`: ring vs pipe vs Unix socket vs single-slot handoff vs memcpy.
-        .executableTarget(name: "ringmaster-bench", dependencies: ["RingChannel", "RingmasterTestSupport", "CShim"]),
+        .executableTarget(name: "ringmaster-bench", dependencies: ["RingChannel", "RingmasterProducer", "RingmasterTestSupport", "CShim"]),
         .testTarget(
             name: "RingChannelTests",
             dependencies: ["RingChannel", "RingmasterProducer", "RingmasterTestSupport", "CShim", "CLibUV"]
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "LoopKitTests", dependencies: ["LoopKit", "SystemKit"]),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: ["Supervisor", "Manifest", "RingChannel", "RingmasterTestSupport"]
+        ),
     ]
 )

@@ -31,6 +31,12 @@ public struct Channel: Sendable {
     public struct Inherited: Hashable, Sendable {
         public let source: FileDescriptor
         public let target: CInt
+
+        /// Passes `source` (in this process) as descriptor number `target` in the child.
+        public init(source: FileDescriptor, target: CInt) {
+            self.source = source
+            self.target = target
+        }
     }
 
     /// The descriptors to pass and the environment variables to set so a child can attach, with

@@ -13,6 +13,13 @@ public struct RingRecord {
     /// The payload, borrowed from the ring.
     public let payload: UnsafeRawBufferPointer
 
+    @usableFromInline
+    init(position: UInt64, type: RecordType, payload: UnsafeRawBufferPointer) {
+        self.position = position
+        self.type = type
+        self.payload = payload
+    }
+
     /// A copy of the payload (for storing past the batch).
     public var bytes: [UInt8] { Array(payload) }
 }
@@ -40,9 +47,9 @@ public struct DrainSummary: Hashable, Sendable {
 public struct RingReader: ~Copyable {
     private let region: SharedRegion
     private let base: UnsafeMutableRawPointer
-    private let data: UnsafeRawPointer
-    private let geometry: RingGeometry
-    private let mask: UInt64
+    @usableFromInline let data: UnsafeRawPointer
+    @usableFromInline let geometry: RingGeometry
+    @usableFromInline let mask: UInt64
     private let generation: UInt64
     private let notifiers: NotifierPair
     /// Released position (the truth; the shared `head` mirrors it).
@@ -82,15 +89,23 @@ public struct RingReader: ~Copyable {
     /// Parses the records committed since the last drain, up to about `maxBytes` ring bytes, and
     /// hands each one (PAD excluded) to `body` as a borrowed view. Space is not released: call
     /// `release(through:)` with the summary's `end` when every consumer is done with the batch.
+    ///
+    /// Inlinable so that `body` is inlined into the parsing loop (no call per record): the common
+    /// record is checked in one combined test, and any record that fails it (PAD, reserved types,
+    /// every violation) goes through `parseUncommon`, which runs each check in order.
+    @inlinable
     public mutating func drain(maxBytes: UInt64 = .max, _ body: (RingRecord) -> Void) throws(RingViolation) -> DrainSummary {
         if let violation { throw violation }
         do {
             return try checkedDrain(maxBytes: maxBytes, body)
         } catch {
-            violation = error
+            poison(error)
             throw error
         }
     }
+
+    @usableFromInline
+    mutating func poison(_ error: RingViolation) { violation = error }
 
     /// The write-once header block must still say what the creator wrote. Seven plain loads from
     /// a line the producer never writes legitimately, so the check costs next to nothing.
@@ -111,7 +126,10 @@ public struct RingReader: ~Copyable {
                             detail: "\(field) changed after creation: \(found) (0x\(String(found, radix: 16))), expected \(expected) (0x\(String(expected, radix: 16)))")
     }
 
-    private mutating func checkedDrain(maxBytes: UInt64, _ body: (RingRecord) -> Void) throws(RingViolation) -> DrainSummary {
+    /// The checks made once per drain: the write-once header, the shared `head`, and `tail`, which
+    /// is read here and only here. Returns that `tail`.
+    @usableFromInline
+    mutating func beginDrain() throws(RingViolation) -> UInt64 {
         try checkHeaderUnchanged()
         let sharedHead = cshim_load_relaxed_u64(base + SegmentLayout.headOffset)
         guard sharedHead == head else {
@@ -136,76 +154,121 @@ public struct RingReader: ~Copyable {
             throw RingViolation(.tailMovedBack, field: "tail", segmentOffset: tailOffset, position: tail,
                                 detail: "tail \(tail) moved back behind records already read up to \(position)")
         }
+        return tail
+    }
 
-        var summary = DrainSummary()
+    @inlinable
+    mutating func checkedDrain(maxBytes: UInt64, _ body: (RingRecord) -> Void) throws(RingViolation) -> DrainSummary {
+        let tail = try beginDrain()
         var p = position
+        var records = 0
+        var bytes: UInt64 = 0
+        var endOfStream = false
+        var afterEndOfStream = sawEndOfStream
         let capacity = geometry.capacity
         let maxRecord = UInt64(geometry.maxRecord)
-        while p < tail && summary.bytes < maxBytes {
+        let lastUserType = UInt64(RecordType.firstReserved) - 1
+        while p < tail && bytes < maxBytes {
             let offset = p & mask
-            let at = UInt64(SegmentLayout.dataOffset) + offset
-            // p and capacity are multiples of 8, so the 8-byte header never crosses the end.
-            guard tail - p >= SegmentLayout.recordHeaderSize else {
-                throw RingViolation(.headerPastTail, field: "tail", segmentOffset: at, position: p,
-                                    detail: "record header runs past tail \(tail) (\(tail - p) bytes left)")
-            }
+            // One copy of the header word; every check below and in parseUncommon uses it.
             let word = UInt64(littleEndian: data.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self))
             let length = word & 0xFFFF_FFFF
-            let type = UInt16(truncatingIfNeeded: word >> 32)
-            let flags = UInt16(truncatingIfNeeded: word >> 48)
-            let toEnd = capacity - offset
-            guard flags == 0 else {
-                throw RingViolation(.flagsSet, field: "flags", segmentOffset: at + 6, position: p,
-                                    detail: "flags 0x\(String(flags, radix: 16)) set; v1 defines none")
-            }
-            if type == RecordType.pad.rawValue {
-                let frame = SegmentLayout.frameSize(payloadLength: length)
-                guard frame == toEnd else {
-                    throw RingViolation(.padNotAtEnd, field: "length", segmentOffset: at, position: p,
-                                        detail: "PAD of length \(length) ends at \(offset + frame), not at the end of the ring (\(capacity))")
-                }
-                guard toEnd <= tail - p else {
-                    throw RingViolation(.recordPastTail, field: "length", segmentOffset: at, position: p,
-                                        detail: "PAD of length \(length) runs past tail \(tail)")
-                }
-                p += toEnd
-                summary.bytes += toEnd
+            let frame = SegmentLayout.frameSize(payloadLength: length)
+            // The common record: flags clear and a producer type (type | flags << 16 in 1...0xEFFF),
+            // nothing after end-of-stream, length within max record, the frame before the ring's end
+            // and inside [p, tail) (which also puts the header inside it).
+            if _fastPath((word >> 32) &- 1 < lastUserType && !afterEndOfStream && length <= maxRecord
+                         && frame <= capacity - offset && frame <= tail - p) {
+                body(RingRecord(position: p, type: RecordType(rawValue: UInt16(truncatingIfNeeded: word >> 32)),
+                                payload: UnsafeRawBufferPointer(start: data + Int(offset) + 8, count: Int(length))))
+                records += 1
+                bytes += frame
+                p += frame
                 continue
             }
-            if sawEndOfStream {
-                throw RingViolation(.afterEndOfStream, field: "type", segmentOffset: at + 4, position: p,
-                                    detail: "record of type \(RecordType(rawValue: type)) follows end-of-stream")
+            let (step, record) = try parseUncommon(word: word, at: p, tail: tail)
+            if let record {
+                body(record)
+                records += 1
+                if record.type == .endOfStream { endOfStream = true }
             }
-            guard length <= maxRecord else {
-                throw RingViolation(.lengthTooLarge, field: "length", segmentOffset: at, position: p,
-                                    detail: "length \(length) exceeds max record \(maxRecord)")
-            }
-            let frame = SegmentLayout.frameSize(payloadLength: length)
-            guard frame <= toEnd else {
-                throw RingViolation(.recordCrossesEnd, field: "length", segmentOffset: at, position: p,
-                                    detail: "record of length \(length) crosses the end of the ring (\(toEnd) bytes left before it)")
-            }
-            guard frame <= tail - p else {
-                throw RingViolation(.recordPastTail, field: "length", segmentOffset: at, position: p,
-                                    detail: "record of length \(length) runs past tail \(tail) (\(tail - p) bytes committed)")
-            }
-            let recordType = RecordType(rawValue: type)
-            if type >= RecordType.firstReserved {
-                try checkReserved(recordType, length: length, at: at, position: p)
-                if recordType == .endOfStream {
-                    sawEndOfStream = true
-                    summary.sawEndOfStream = true
-                }
-            }
-            body(RingRecord(position: p, type: recordType,
-                            payload: UnsafeRawBufferPointer(start: data + Int(offset) + 8, count: Int(length))))
-            summary.records += 1
-            summary.bytes += frame
-            p += frame
+            afterEndOfStream = sawEndOfStream
+            bytes += step
+            p += step
         }
-        position = p
-        summary.end = p
+        return endDrain(at: p, records: records, bytes: bytes, sawEndOfStream: endOfStream)
+    }
+
+    /// Moves the parsed position to `end` and summarises the drain.
+    @usableFromInline
+    mutating func endDrain(at end: UInt64, records: Int, bytes: UInt64, sawEndOfStream endOfStream: Bool) -> DrainSummary {
+        position = end
+        var summary = DrainSummary()
+        summary.records = records
+        summary.bytes = bytes
+        summary.end = end
+        summary.sawEndOfStream = endOfStream
         return summary
+    }
+
+    /// Every check of one record, in order, from the header `word` copied at `p`: for PAD, the
+    /// reserved types, and any record that breaks a rule. Returns the ring bytes the record takes
+    /// and the record to hand out (nil for PAD).
+    @usableFromInline
+    mutating func parseUncommon(word: UInt64, at p: UInt64, tail: UInt64) throws(RingViolation) -> (UInt64, RingRecord?) {
+        let capacity = geometry.capacity
+        let maxRecord = UInt64(geometry.maxRecord)
+        let offset = p & mask
+        let at = UInt64(SegmentLayout.dataOffset) + offset
+        // p and capacity are multiples of 8, so the 8-byte header never crosses the end.
+        guard tail - p >= SegmentLayout.recordHeaderSize else {
+            throw RingViolation(.headerPastTail, field: "tail", segmentOffset: at, position: p,
+                                detail: "record header runs past tail \(tail) (\(tail - p) bytes left)")
+        }
+        let length = word & 0xFFFF_FFFF
+        let type = UInt16(truncatingIfNeeded: word >> 32)
+        let flags = UInt16(truncatingIfNeeded: word >> 48)
+        let toEnd = capacity - offset
+        guard flags == 0 else {
+            throw RingViolation(.flagsSet, field: "flags", segmentOffset: at + 6, position: p,
+                                detail: "flags 0x\(String(flags, radix: 16)) set; v1 defines none")
+        }
+        if type == RecordType.pad.rawValue {
+            let frame = SegmentLayout.frameSize(payloadLength: length)
+            guard frame == toEnd else {
+                throw RingViolation(.padNotAtEnd, field: "length", segmentOffset: at, position: p,
+                                    detail: "PAD of length \(length) ends at \(offset + frame), not at the end of the ring (\(capacity))")
+            }
+            guard toEnd <= tail - p else {
+                throw RingViolation(.recordPastTail, field: "length", segmentOffset: at, position: p,
+                                    detail: "PAD of length \(length) runs past tail \(tail)")
+            }
+            return (toEnd, nil)
+        }
+        if sawEndOfStream {
+            throw RingViolation(.afterEndOfStream, field: "type", segmentOffset: at + 4, position: p,
+                                detail: "record of type \(RecordType(rawValue: type)) follows end-of-stream")
+        }
+        guard length <= maxRecord else {
+            throw RingViolation(.lengthTooLarge, field: "length", segmentOffset: at, position: p,
+                                detail: "length \(length) exceeds max record \(maxRecord)")
+        }
+        let frame = SegmentLayout.frameSize(payloadLength: length)
+        guard frame <= toEnd else {
+            throw RingViolation(.recordCrossesEnd, field: "length", segmentOffset: at, position: p,
+                                detail: "record of length \(length) crosses the end of the ring (\(toEnd) bytes left before it)")
+        }
+        guard frame <= tail - p else {
+            throw RingViolation(.recordPastTail, field: "length", segmentOffset: at, position: p,
+                                detail: "record of length \(length) runs past tail \(tail) (\(tail - p) bytes committed)")
+        }
+        let recordType = RecordType(rawValue: type)
+        if type >= RecordType.firstReserved {
+            try checkReserved(recordType, length: length, at: at, position: p)
+            if recordType == .endOfStream { sawEndOfStream = true }
+        }
+        return (frame, RingRecord(position: p, type: recordType,
+                                  payload: UnsafeRawBufferPointer(start: data + Int(offset) + 8, count: Int(length))))
     }
 
     /// The reserved types v1 defines, and what their payloads may be.

@@ -83,7 +83,7 @@ public struct RingWriter: ~Copyable {
     /// Reserves room for a `length`-byte payload of `type` and returns the buffer to fill, inside
     /// the ring (zero copy). Blocks while the ring is full, up to `timeoutNanoseconds` (nil: no limit).
     /// Finish with `commit(length:)` or `abort()`.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func reserve(_ length: Int, type: RecordType = .data,
                                  timeoutNanoseconds: Int64? = nil) throws(RingWriteError) -> UnsafeMutableRawBufferPointer {
         guard type.isUserType else { throw .typeNotAllowed(type.rawValue) }
@@ -91,7 +91,7 @@ public struct RingWriter: ~Copyable {
     }
 
     /// `reserve` without the type check, for the SDK's reserved types (checkpoint, end-of-stream, ...).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func reserveAny(_ length: Int, type: UInt16,
                                     timeoutNanoseconds: Int64? = nil) throws(RingWriteError) -> UnsafeMutableRawBufferPointer {
         guard reservedAt == .max else { throw .reservationMisuse("reserve while a reservation is open") }
@@ -116,7 +116,7 @@ public struct RingWriter: ~Copyable {
 
     /// Commits the open reservation with `length` payload bytes (default: all that was reserved;
     /// less is allowed). Publishes at once outside a batch.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func commit(length: Int? = nil) throws(RingWriteError) {
         guard reservedAt != .max else { throw .reservationMisuse("commit without a reservation") }
         let used = length ?? reservedLength

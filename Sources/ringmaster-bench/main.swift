@@ -1,1 +1,61 @@
-print("placeholder")
+// ringmaster-bench (`make bench`): the ring against its peers, side by side in one run.
+//
+// The parent is always the consumer; each two-process case re-executes this program as the
+// producer (`--role producer ...`), pinned to another CPU. Ratios matter, not absolute figures:
+// the machines are shared, so every peer is measured in the same run. See docs/BENCHMARKS.md.
+import CShim
+import Glibc
+import RingChannel
+
+let arguments = CommandLine.arguments
+if arguments.count > 2, arguments[1] == "--role", arguments[2] == "producer" {
+    ProducerRole.run(ProducerOptions.parse(arguments.dropFirst(3)))
+}
+
+let options = BenchOptions.parse(arguments.dropFirst())
+// Consumer on one CPU, producers on another; with a single allowed CPU both share it (and the
+// header says so, since the figures then mean something else).
+var childCPU: CInt? = nil
+var placement = "one CPU allowed: producer and consumer share it (unpinned)"
+if cshim_allowed_cpu_count() >= 2 {
+    if cshim_pin_to_cpu(0) == 0 {
+        childCPU = 1
+        placement = "consumer pinned to CPU 0, producer to CPU 1"
+    } else {
+        placement = "pinning failed (\(Errno.current)): unpinned"
+    }
+}
+
+let runner = CaseRunner(options: options, childCPU: childCPU)
+var report = Report()
+var failures: [String] = []
+let ringKiB = options.ringCapacity >> 10
+print("ringmaster-bench: \(placement); ring \(ringKiB) KiB (max record \(ringKiB / 8) KiB), memfd + eventfd pair")
+print("each case: best of \(options.repeats) run(s) of \(Report.fixed(options.seconds, 2)) s; every run verified (count, order, checksum); MB = 10^6 bytes of payload")
+print("the ÷ columns: the ring's records/s divided by that row's, at the same record size")
+print("")
+print(Report.header)
+for size in options.sizes {
+    for transport in options.transports {
+        for _ in 0..<options.repeats {
+            do {
+                report.add(try runner.run(transport, size: size))
+            } catch {
+                failures.append("\(transport.rawValue), \(Report.sizeLabel(size)): \(error)")
+            }
+        }
+        print(report.row(transport, size))
+    }
+    print("")
+}
+
+let (lines, met, measured) = report.targetLines()
+print("targets (ratios of records/s measured in this run):")
+for line in lines { print("  " + line) }
+print("\(met) of \(measured) measured targets met")
+if !failures.isEmpty {
+    print("")
+    print("FAILED runs (\(failures.count)):")
+    for failure in failures { print("  " + failure) }
+    exit(1)
+}

@@ -7,11 +7,22 @@ struct Ringmaster: ParsableCommand {
         commandName: "ringmaster",
         abstract: "A process supervisor whose workers stream records through shared-memory rings.",
         discussion: """
-            Exit codes: 0 success; 1 the run failed (a record was lost, corrupt or out of order, or \
-            a producer misbehaved); 2 usage error.
+            Exit codes: 0 success; 1 a worker failed (restart budget used up, or a failure under \
+            policy never); 2 manifest or usage error; 3 the run could not start.
             """,
         version: "0.1.0",
-        subcommands: [Demo.self],
-        defaultSubcommand: nil
+        subcommands: [Run.self, Validate.self, Demo.self]
     )
+}
+
+/// Options every subcommand that reads a manifest shares.
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard LogSetup.level(logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical (got \(logLevel))")
+        }
+    }
 }

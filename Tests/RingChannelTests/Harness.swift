@@ -22,7 +22,7 @@ func runProducer(kind: ChannelKind, geometry: RingGeometry = try! RingGeometry(c
                  onRecord: ((RingRecord) -> Void)? = nil) throws -> (ReadOutcome, ExitStatus) {
     let channel = try Channel.create(kind: kind, label: "test.0", geometry: geometry)
     let contract = channel.childContract()
-    let child = try SpawnedProcess.spawn(testProducerPath, arguments,
+    let child = try spawnChild(testProducerPath, arguments,
                                          environment: contract.environment.merging(environment) { $1 },
                                          inherited: contract.inherited)
     var reader = channel.makeReader()

@@ -1,0 +1,52 @@
+import Manifest
+import RingChannel
+
+/// One record as a consumer receives it: who sent it, its place in that instance's stream, and
+/// a payload borrowed from the ring (valid only during the `consume` call).
+public struct RoutedRecord {
+    /// The worker's name from the manifest.
+    public let worker: String
+    /// The instance index in the worker's pool.
+    public let instance: Int
+    /// The instance's generation (restarts) when it committed the record.
+    public let generation: UInt64
+    /// The instance's data-record count before this one, across restarts: with a resumable
+    /// producer, each sequence number is delivered exactly once.
+    public let sequence: UInt64
+    /// The record type (1...0xEFFF).
+    public let type: UInt16
+    /// The worker's declared format.
+    public let format: RecordFormat
+    /// The payload, borrowed from the ring; copy what must outlive the call.
+    public let payload: UnsafeRawBufferPointer
+}
+
+/// What happens to workers, in the order it happens relative to their records.
+public enum WorkerEvent: Sendable {
+    /// An instance process started (generation 0 is the first start).
+    case started(worker: String, instance: Int, generation: UInt64, pid: Int32)
+    /// An instance process ended.
+    case exited(worker: String, instance: Int, reason: ExitReason)
+}
+
+/// A consumer of routed records. Each consumer's calls come from one thread of its own, in order.
+public protocol Consumer: AnyObject {
+    /// Takes a batch of records. Payloads are valid only during the call.
+    func consume(_ records: [RoutedRecord]) throws
+    /// Learns of worker starts and exits (e.g. to count restarts).
+    func event(_ event: WorkerEvent)
+    /// Called about every `tickInterval` while idle or busy (periodic reports); nil: never.
+    var tickInterval: Duration? { get }
+    /// A periodic call on the consumer's thread.
+    func tick()
+    /// Makes everything consumed so far durable or visible.
+    func flush() throws
+    /// Final flush and release of resources; no call follows.
+    func close() throws
+}
+
+extension Consumer {
+    public func event(_ event: WorkerEvent) {}
+    public var tickInterval: Duration? { nil }
+    public func tick() {}
+}

@@ -1,0 +1,22 @@
+import Glibc
+import SystemKit
+
+/// The process's standard output shared by consumers on several threads: each `write` call puts
+/// whole lines out under one lock, so lines from different consumers never interleave.
+public enum StandardOutput {
+    private static let lock = ConditionLock()
+
+    /// Writes `text` completely (retrying short writes and EINTR).
+    public static func write(_ text: String) {
+        lock.withLock {
+            var text = text
+            text.withUTF8 { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let n = Glibc.write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                    if n > 0 { offset += n } else if n == -1 && errno == EINTR { continue } else { return }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import LoopKit
+import Manifest
+import RingChannel
+
+/// One instance of a worker pool, as the loop thread sees it: its channel, its process, what it
+/// has delivered, and where it is in its life.
+final class Instance {
+    /// Where an instance is in its life.
+    enum State: Equatable {
+        /// Not started yet.
+        case idle
+        /// Its process runs.
+        case running
+        /// Its process ended; committed records are still being drained.
+        case draining
+        /// Waiting for the backoff delay, or for consumers to let go of the old ring.
+        case waitingRestart
+        /// Done: success under on-failure, or policy never after success.
+        case finished
+        /// Out of restarts, or failed under never.
+        case failed(String)
+        /// Stopped by shutdown.
+        case stopped
+
+        /// True when nothing more will happen to this instance unless it is told to.
+        var isSettled: Bool {
+            switch self {
+            case .finished, .failed, .stopped, .idle: true
+            case .running, .draining, .waitingRestart: false
+            }
+        }
+    }
+
+    /// A batch handed to consumers and not yet released.
+    struct Outstanding {
+        /// Ring position to release through once every consumer is done (nil: the ring is
+        /// poisoned or replaced; nothing to release).
+        var end: UInt64?
+        /// Consumers still holding it.
+        var remaining: Int
+    }
+
+    let id: Int
+    let worker: WorkerSpec
+    let index: Int
+    /// Consumers this instance's records go to (indexes into the supervisor's hosts).
+    let routes: [Int]
+    let label: String
+
+    var state: State = .idle
+    var generation: UInt64 = 0
+    var channel: Channel
+    var reader: RingReader
+    var dataWatch: DataWatch?
+    var process: ChildProcess?
+    var startedAt: UInt64 = 0
+    var planner: RestartPlanner
+    var exitReason: ExitReason?
+    /// Set when the ring was found corrupt; the next start gets a fresh ring.
+    var quarantine: String?
+    var restartTimer: Timer?
+    var graceTimer: Timer?
+    /// The backoff delay has passed; start as soon as no consumer borrows from the ring.
+    var restartDue = false
+
+    /// Data records delivered over the instance's whole life (the next record's sequence number).
+    var delivered: UInt64 = 0
+    /// The last checkpoint token delivered, and data records delivered after it.
+    var checkpoint: [UInt8]?
+    var sinceCheckpoint: UInt64 = 0
+    var sawEndOfStream = false
+    var bytesDelivered: UInt64 = 0
+    var restarts = 0
+
+    var outstanding: [Outstanding] = []
+    var firstSerial: UInt64 = 0
+    var nextSerial: UInt64 = 0
+
+    init(id: Int, worker: WorkerSpec, index: Int, routes: [Int], channel: Channel) {
+        self.id = id
+        self.worker = worker
+        self.index = index
+        self.routes = routes
+        self.label = "\(worker.name).\(index)"
+        self.channel = channel
+        self.reader = channel.makeReader()
+        self.planner = RestartPlanner(worker.restart)
+    }
+}

@@ -1,0 +1,99 @@
+import LoopKit
+import Logging
+import RingChannel
+
+extension Supervisor {
+    /// Queues an instance for a drain turn on the next pass of the loop.
+    func markReady(_ instance: Instance) {
+        if readyForPump.insert(instance.id).inserted { pumpAsync.send() }
+    }
+
+    /// One pass over the ready instances, each drained up to the budget; instances with more to
+    /// read stay queued for the next pass, so a busy worker cannot starve the others.
+    func pumpReady() {
+        let ready = readyForPump
+        readyForPump.removeAll(keepingCapacity: true)
+        for id in ready.sorted() {
+            pump(instances[id])
+        }
+        if !readyForPump.isEmpty { pumpAsync.send() }
+    }
+
+    /// Drains one budget's worth of records from an instance's ring and routes them.
+    private func pump(_ instance: Instance) {
+        guard instance.state == .running || instance.state == .draining else { return }
+        guard instance.reader.violation == nil else {
+            if instance.state == .draining { settle(instance) }
+            return
+        }
+        if !instance.routes.allSatisfy({ hosts[$0].hasRoom }) {
+            heldBack.insert(instance.id)
+            return
+        }
+        var records: [RoutedRecord] = []
+        let worker = instance.worker
+        let summary: DrainSummary
+        do throws(RingViolation) {
+            summary = try instance.reader.drain(maxBytes: options.drainBudget) { record in
+                switch record.type {
+                case .checkpoint:
+                    instance.checkpoint = Array(record.payload)
+                    instance.sinceCheckpoint = 0
+                case .endOfStream:
+                    instance.sawEndOfStream = true
+                case .logLine:
+                    logger.info("[\(instance.label)] \(String(decoding: record.payload, as: UTF8.self))", metadata: ["stream": "ring"])
+                case .heartbeat:
+                    break
+                default:
+                    records.append(RoutedRecord(worker: worker.name, instance: instance.index, generation: instance.generation,
+                                                sequence: instance.delivered, type: record.type.rawValue,
+                                                format: worker.format, payload: record.payload))
+                    instance.delivered += 1
+                    instance.sinceCheckpoint += 1
+                    instance.bytesDelivered += UInt64(record.payload.count)
+                }
+            }
+        } catch {
+            // What came before the violation is whole: deliver it; the ring is not released again.
+            dispatch(records, end: nil, from: instance)
+            quarantine(instance, error)
+            return
+        }
+        if summary.bytes > 0 {
+            dispatch(records, end: summary.end, from: instance)
+            markReady(instance)
+            return
+        }
+        // Nothing new.
+        switch instance.state {
+        case .running:
+            // Announce sleep; if records slipped in meanwhile, take another turn instead.
+            if instance.reader.prepareToSleep() {
+                instance.reader.markAwake()
+                markReady(instance)
+            }
+        case .draining:
+            settle(instance)
+        default:
+            break
+        }
+    }
+
+    /// Hands a batch to every consumer on the instance's route and records it as outstanding
+    /// until they are all done; without records or routes it is released at once (in order).
+    private func dispatch(_ records: [RoutedRecord], end: UInt64?, from instance: Instance) {
+        let holders = records.isEmpty ? 0 : instance.routes.count
+        instance.outstanding.append(Instance.Outstanding(end: end, remaining: holders))
+        let serial = instance.nextSerial
+        instance.nextSerial &+= 1
+        if holders > 0 {
+            let batch = DeliveryBatch(ticket: BatchTicket(instance: instance.id, serial: serial), records: records)
+            for route in instance.routes {
+                let accepted = hosts[route].submit(batch)
+                precondition(accepted, "consumer queue full after hasRoom said otherwise")
+            }
+        }
+        advance(instance)
+    }
+}

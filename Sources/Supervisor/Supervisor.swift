@@ -1,0 +1,234 @@
+import CShim
+import Glibc
+import LoopKit
+import Logging
+import Manifest
+import RingChannel
+
+/// Runs a manifest: starts every worker instance on its own channel, drains and routes what they
+/// commit, restarts them by policy, and shuts down cleanly.
+///
+/// All state lives on the loop thread. Consumer threads report back through a mailbox and an
+/// async handle; nothing else crosses threads.
+public final class Supervisor {
+    /// How a run ended, as a process exit status.
+    public enum Outcome: Int32, Sendable {
+        /// Every worker finished or was stopped.
+        case success = 0
+        /// A worker used up its restart budget (or failed under `never`).
+        case workerFailed = 1
+        /// The run could not start (a ring, a consumer, the loop).
+        case startupFailed = 3
+    }
+
+    /// Settings that are not in the manifest.
+    public struct Options: Sendable {
+        /// Ring bytes drained per instance per turn, so one busy worker cannot starve the others.
+        public var drainBudget: UInt64 = 256 << 10
+        /// Batches a consumer may have queued before its producers are held back.
+        public var consumerQueueCapacity = 64
+        /// Seed for restart jitter (nil: the system RNG).
+        public var jitterSeed: UInt64?
+
+        public init() {}
+    }
+
+    let manifest: Manifest
+    let options: Options
+    let logger: Logger
+    let loop: Loop
+    var hosts: [ConsumerHost] = []
+    var instances: [Instance] = []
+    var lifeline: Lifeline
+    let mailbox = Mailbox()
+    var mailboxAsync: Async!
+    var pumpAsync: Async!
+    var signals: [SignalWatch] = []
+    var readyForPump: Set<Int> = []
+    var heldBack: Set<Int> = []
+    var shuttingDown = false
+    var closingConsumers = false
+    var closedConsumers = 0
+    var failed = false
+    var random: SeededGenerator
+
+    /// Prepares a run: the loop, the consumers, a channel per instance. Nothing starts yet.
+    public init(manifest: Manifest, options: Options = Options(), logger: Logger) throws(SupervisorError) {
+        self.manifest = manifest
+        self.options = options
+        self.logger = logger
+        var system = SystemRandomNumberGenerator()
+        random = SeededGenerator(seed: options.jitterSeed ?? system.next())
+        do { loop = try Loop() } catch { throw .startup("cannot create the event loop: \(error)") }
+        do { lifeline = try Lifeline() } catch { throw .startup("cannot create the lifeline pipe: \(error)") }
+        let swept = PosixNames.sweepStale()
+        if !swept.removed.isEmpty {
+            logger.info("removed stale shared-memory names of dead supervisors", metadata: ["names": "\(swept.removed)"])
+        }
+        try makeConsumers()
+        try makeInstances()
+    }
+
+    private func makeConsumers() throws(SupervisorError) {
+        let mailbox = self.mailbox
+        for (index, spec) in manifest.consumers.enumerated() {
+            let consumer = try ConsumerFactory.make(spec)
+            hosts.append(ConsumerHost(name: spec.name, index: index, consumer: consumer,
+                                      capacity: options.consumerQueueCapacity, logger: logger) { completion in
+                mailbox.post(completion)
+            })
+        }
+    }
+
+    private func makeInstances() throws(SupervisorError) {
+        let consumerIndex = Dictionary(uniqueKeysWithValues: manifest.consumers.enumerated().map { ($1.name, $0) })
+        for worker in manifest.workers {
+            let routes = worker.to.compactMap { consumerIndex[$0] }
+            for index in 0..<worker.instances {
+                let channel = try makeChannel(worker, index: index, generation: 0)
+                instances.append(Instance(id: instances.count, worker: worker, index: index, routes: routes, channel: channel))
+            }
+        }
+    }
+
+    func makeChannel(_ worker: WorkerSpec, index: Int, generation: UInt64) throws(SupervisorError) -> Channel {
+        do {
+            return try Channel.create(kind: worker.channel.kind, label: "\(worker.name).\(index)",
+                                      geometry: worker.channel.geometry, generation: generation)
+        } catch {
+            throw .startup("\(worker.name).\(index): \(error)")
+        }
+    }
+
+    /// Runs until every worker has finished or failed, or until SIGINT/SIGTERM ends the run.
+    public func run() -> Outcome {
+        if cshim_set_child_subreaper() != 0 {
+            logger.warning("cannot become a child subreaper; escaped descendants will not be reaped")
+        }
+        do {
+            mailboxAsync = try Async(loop: loop) { [unowned self] in handleCompletions() }
+            pumpAsync = try Async(loop: loop) { [unowned self] in pumpReady() }
+            for signal in [Signal.interrupt, Signal.terminate] {
+                signals.append(try SignalWatch(loop: loop, signal: signal) { [unowned self] signal in
+                    handleStopSignal(signal)
+                })
+            }
+            signals.append(try SignalWatch(loop: loop, signal: .child) { [unowned self] _ in reapOrphans() })
+        } catch {
+            logger.error("cannot set up the event loop: \(error)")
+            return .startupFailed
+        }
+        mailbox.async = mailboxAsync
+        hosts.forEach { $0.start() }
+        for instance in instances { start(instance) }
+        checkRunComplete()
+        loop.run()
+        hosts.forEach { $0.join() }
+        for instance in instances { instance.dataWatch?.close() }
+        return failed ? .workerFailed : .success
+    }
+
+    // MARK: completions from consumer threads
+
+    private func handleCompletions() {
+        for completion in mailbox.take() {
+            switch completion {
+            case .batch(let ticket, let consumer, let error):
+                let instance = instances[ticket.instance]
+                if let error {
+                    logger.error("consumer \(hosts[consumer].name) failed on a batch from \(instance.label): \(error)")
+                }
+                let slot = Int(ticket.serial &- instance.firstSerial)
+                instance.outstanding[slot].remaining -= 1
+                advance(instance)
+            case .closed(let consumer, let error):
+                if let error { logger.error("consumer \(hosts[consumer].name) failed to close: \(error)") }
+                closedConsumers += 1
+                if closedConsumers == hosts.count { finishLoop() }
+            }
+        }
+        // Room may have opened in a queue: try the instances that were held back.
+        for id in heldBack { readyForPump.insert(id) }
+        heldBack.removeAll()
+        if !readyForPump.isEmpty { pumpAsync.send() }
+    }
+
+    /// Releases ring space of the batches at the front that every consumer is done with, and
+    /// starts a due restart once nothing borrows from the ring.
+    func advance(_ instance: Instance) {
+        while let first = instance.outstanding.first, first.remaining == 0 {
+            if let end = first.end, instance.reader.violation == nil {
+                if !instance.reader.release(through: end) {
+                    logger.warning("\(instance.label): cannot wake the producer after releasing ring space")
+                }
+            }
+            instance.outstanding.removeFirst()
+            instance.firstSerial &+= 1
+        }
+        if instance.outstanding.isEmpty {
+            if instance.restartDue { restartNow(instance) }
+            if instance.state == .draining { markReady(instance) }
+            checkRunComplete()
+        }
+    }
+
+    /// Ends the run once every instance is settled and no batch is outstanding: consumers flush
+    /// and close, then the loop stops.
+    func checkRunComplete() {
+        guard !closingConsumers else { return }
+        guard instances.allSatisfy({ $0.state.isSettled && $0.outstanding.isEmpty }) else { return }
+        if instances.contains(where: { $0.state == .idle }) && !shuttingDown { return }
+        closingConsumers = true
+        killOrphans()
+        if hosts.isEmpty { finishLoop(); return }
+        hosts.forEach { $0.close() }
+    }
+
+    private func finishLoop() {
+        mailboxAsync.close()
+        pumpAsync.close()
+        signals.forEach { $0.close() }
+        for instance in instances {
+            instance.dataWatch?.close()
+            instance.dataWatch = nil
+            instance.restartTimer?.close()
+            instance.graceTimer?.close()
+        }
+        lifeline.close()
+        loop.stop()
+    }
+}
+
+/// Why a supervisor could not be set up.
+public enum SupervisorError: Error, CustomStringConvertible {
+    /// A consumer's settings are wrong (with the manifest position).
+    case consumer(ManifestError)
+    /// Something the run needs could not be created.
+    case startup(String)
+
+    public var description: String {
+        switch self {
+        case .consumer(let error): "\(error)"
+        case .startup(let message): message
+        }
+    }
+}
+
+/// Completions posted by consumer threads, taken by the loop thread.
+final class Mailbox: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var items: [ConsumerHost.Completion] = []
+    var async: Async?
+
+    func post(_ completion: ConsumerHost.Completion) {
+        lock.withLock { items.append(completion) }
+        async?.send()
+    }
+
+    func take() -> [ConsumerHost.Completion] {
+        lock.withLock {
+            defer { items.removeAll(keepingCapacity: true) }
+            return items
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Logging
+import Manifest
+import Supervisor
+
+/// `ringmaster run FILE`: supervise the manifest's workers until they finish or a signal ends the run.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the workers of a manifest, routing their records to its consumers.",
+        discussion: """
+            Ends when every worker has finished (batch jobs) or on SIGINT/SIGTERM (a second \
+            SIGINT skips the grace period). Exit codes: 0 success; 1 a worker failed; \
+            2 manifest error; 3 the run could not start.
+            """
+    )
+
+    @Argument(help: "The manifest (YAML).")
+    var manifest: String
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() throws {
+        let logger = LogSetup.bootstrap(level: logging.logLevel)
+        let loaded: Manifest
+        do {
+            loaded = try Manifest.load(path: manifest, resolver: .forThisProgram())
+        } catch {
+            for item in error.errors { Terminal.error("\(item)") }
+            throw ExitCode(2)
+        }
+        let supervisor: Supervisor
+        do {
+            supervisor = try Supervisor(manifest: loaded, logger: logger)
+        } catch {
+            Terminal.error("\(error)")
+            if case .consumer = error { throw ExitCode(2) }
+            throw ExitCode(3)
+        }
+        let outcome = supervisor.run()
+        if outcome != .success { throw ExitCode(outcome.rawValue) }
+    }
+}

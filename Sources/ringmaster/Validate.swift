@@ -1,0 +1,23 @@
+import ArgumentParser
+import Manifest
+
+/// `ringmaster validate FILE`: check a manifest and print every error at once.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a manifest; print every error with file:line:column.",
+        discussion: "Exit codes: 0 valid; 2 invalid (every error is printed)."
+    )
+
+    @Argument(help: "The manifest (YAML).")
+    var manifest: String
+
+    func run() throws {
+        do {
+            let loaded = try Manifest.load(path: manifest, resolver: .forThisProgram())
+            print("\(manifest): valid (\(loaded.workers.count) workers, \(loaded.consumers.count) consumers)")
+        } catch {
+            for item in error.errors { Terminal.error("\(item)") }
+            throw ExitCode(2)
+        }
+    }
+}
