@@ -220,7 +220,7 @@ public final class ChildProcess: HandleOwner {
     }
 
     private func deliverExitIfDone() {
-        guard let exitStatus, let onExit else { return }
+        guard let exitStatus, outputs.allSatisfy({ $0.pipe == nil }), let onExit else { return }
         self.onExit = nil
         self.onOutput = nil
         if let drainTimer {

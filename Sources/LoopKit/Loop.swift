@@ -28,6 +28,7 @@ public final class Loop {
     }
 
     /// Runs until no handle is active (nothing left to wait for) or `stop()` is called.
+    /// Not reentrant: never call it (or `runOnce`) from a callback of this loop.
     /// The corresponding C function is `uv_run(UV_RUN_DEFAULT)`.
     public func run() {
         uv_run(handle, UV_RUN_DEFAULT)

@@ -135,6 +135,12 @@ final class ManifestDecoder {
     /// The node's resolved YAML tag (`Tag.name` is internal to Yams; its raw value is public).
     static func tagName(_ node: Node) -> Tag.Name { Tag.Name(rawValue: node.tag.rawValue) }
 
+    /// The text of a scalar node, nil for collections.
+    static func scalarText(_ node: Node) -> String? {
+        if case .scalar(let scalar) = node { return scalar.string }
+        return nil
+    }
+
     /// A plain empty scalar, which YAML reads as null.
     static func isEmpty(_ node: Node) -> Bool {
         if case .scalar(let scalar) = node { return scalar.string.isEmpty && scalar.style == .plain }

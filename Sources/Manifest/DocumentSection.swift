@@ -21,9 +21,8 @@ extension ManifestDecoder {
         rejectUnknownKeys(document, known: Self.topLevelKeys)
 
         if let version = document["version"] {
-            let slot = document.slot(version)
-            if case .scalar(let scalar) = version.value, scalar.string == "1" {} else {
-                report(slot.field, at: slot.position, "must be 1 (got \(Self.describe(version.value)))")
+            if Self.scalarText(version.value) != "1" {
+                report("version", at: version.valuePosition, "must be 1 (got \(Self.describe(version.value)))")
             }
         } else {
             reportMissing("version", in: document, expected: "version: 1")

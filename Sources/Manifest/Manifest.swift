@@ -35,25 +35,26 @@ public struct Manifest: Hashable, Sendable {
     /// The consumer called `name`, if any.
     public func consumer(named name: String) -> ConsumerSpec? { consumers.first { $0.name == name } }
 
-    /// Reads and validates the manifest at `path`. Relative paths inside it resolve against the
-    /// file's own directory (`resolver.relativeTo(_:)` is applied); errors name `path` as the file.
+    /// Reads and validates the manifest at `path`; errors name `path` as written. A relative
+    /// `path` is taken against `resolver.workingDirectory` (normally the current directory), and
+    /// relative paths inside the manifest against the manifest's own directory.
     public static func load(path: String, resolver: CommandResolver) throws(ManifestErrors) -> Manifest {
         let whole = SourcePosition(file: path, line: 1, column: 1)
         func fail(_ message: String) -> ManifestErrors {
             ManifestErrors([ManifestError(position: whole, field: "", message: message)])
         }
+        let absolute = CommandResolver.absolute(path, against: resolver.workingDirectory)
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
             throw fail("cannot read the manifest: no such file")
         }
         guard !isDirectory.boolValue else { throw fail("cannot read the manifest: it is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = FileManager.default.contents(atPath: absolute) else {
             throw fail("cannot read the manifest: permission denied or I/O error")
         }
         guard let text = String(validating: data, as: UTF8.self) else {
             throw fail("cannot read the manifest: it is not UTF-8 text")
         }
-        let absolute = CommandResolver.absolute(path, against: resolver.workingDirectory)
         return try parse(text, file: path, resolver: resolver.relativeTo(CommandResolver.directory(of: absolute)))
     }
 

@@ -204,6 +204,13 @@ public struct RingWriter: ~Copyable {
         }
     }
 
+    /// Signals data-ready whether or not the reader announced sleep. `publish` already wakes a
+    /// sleeping reader; this is for code that writes the ring by other means (tests of the
+    /// reader's checks).
+    public func wakeReader() {
+        try? notifiers.dataReady.signal()
+    }
+
     // MARK: backpressure
 
     /// Blocks until `needed` bytes are free: publish first (the reader can only free what it sees),

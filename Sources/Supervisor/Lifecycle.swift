@@ -29,6 +29,7 @@ extension Supervisor {
         if instance.dataWatch == nil {
             do {
                 instance.dataWatch = try DataWatch(loop: loop, channel: instance.channel) { [unowned self, unowned instance] in
+                    logger.trace("\(instance.label): data-ready")
                     instance.reader.markAwake()
                     markReady(instance)
                 }

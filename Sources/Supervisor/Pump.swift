@@ -27,6 +27,7 @@ extension Supervisor {
             return
         }
         if !instance.routes.allSatisfy({ hosts[$0].hasRoom }) {
+            logger.trace("\(instance.label): held back")
             heldBack.insert(instance.id)
             return
         }
@@ -60,6 +61,7 @@ extension Supervisor {
             quarantine(instance, error)
             return
         }
+        logger.trace("\(instance.label): drained \(summary.records) records, \(summary.bytes) bytes, end \(summary.end)")
         if summary.bytes > 0 {
             dispatch(records, end: summary.end, from: instance)
             markReady(instance)
@@ -69,7 +71,9 @@ extension Supervisor {
         switch instance.state {
         case .running:
             // Announce sleep; if records slipped in meanwhile, take another turn instead.
-            if instance.reader.prepareToSleep() {
+            let pending = instance.reader.prepareToSleep()
+            logger.trace("\(instance.label): sleeping? pending=\(pending) position=\(instance.reader.position)")
+            if pending {
                 instance.reader.markAwake()
                 markReady(instance)
             }

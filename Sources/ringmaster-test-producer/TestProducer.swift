@@ -5,7 +5,7 @@
 //   ringmaster-test-producer [--records N] [--min-size B] [--max-size B] [--seed S]
 //       [--batch] [--checkpoint-every K] [--crash-after N] [--crash-mid-record]
 //       [--crash-generations G] [--exit-code C] [--ignore-term] [--sleep-ms MS]
-//       [--linger-ms MS] [--no-finish] [--forever]
+//       [--linger-ms MS] [--no-finish] [--forever] [--corrupt-after N]
 //
 // With --checkpoint-every K the token is the next sequence number (decimal text); on a restart it
 // resumes at token + RINGMASTER_RESUME_SKIP, so the delivered sequences have no gap and no duplicate.
@@ -30,6 +30,7 @@ struct Options {
     var lingerMilliseconds = 0
     var finish = true
     var forever = false
+    var corruptAfter: UInt64? = nil
 }
 
 func fail(_ message: String) -> Never {
@@ -66,6 +67,7 @@ func parse(_ arguments: [String]) -> Options {
         case "--linger-ms": options.lingerMilliseconds = Int(number(argument))
         case "--no-finish": options.finish = false
         case "--forever": options.forever = true
+        case "--corrupt-after": options.corruptAfter = number(argument)
         default: fail("unknown argument \(argument)")
         }
     }
@@ -110,6 +112,10 @@ struct Run {
 
     mutating func run(_ producer: inout Producer) throws(RingWriteError) {
         while hasMore {
+            if let limit = options.corruptAfter, sentThisRun == limit {
+                producer.writer.publish()
+                corrupt(&producer)
+            }
             if atCrashPoint && !options.crashMidRecord {
                 producer.writer.publish()
                 crashNow()
@@ -133,6 +139,20 @@ struct Run {
         }
         if options.finish { try producer.finish() }
     }
+}
+
+/// Publishes a record whose length exceeds any max record, then waits to be killed: the
+/// supervisor must quarantine this instance and leave every other one alone.
+func corrupt(_ producer: inout Producer) -> Never {
+    let base = producer.segment.region.base
+    let tail = base.load(fromByteOffset: SegmentLayout.tailOffset, as: UInt64.self)
+    let offset = SegmentLayout.dataOffset + Int(tail & (producer.segment.geometry.capacity - 1))
+    base.storeBytes(of: (UInt64(9_000_000) | UInt64(1) << 32).littleEndian, toByteOffset: offset, as: UInt64.self)
+    base.storeBytes(of: tail + 16, toByteOffset: SegmentLayout.tailOffset, as: UInt64.self)
+    // Wake the reader so the corruption is seen while this process runs. (Using the producer
+    // here also keeps it, and so its notifier descriptors, alive until this point.)
+    producer.writer.wakeReader()
+    while true { pause() }
 }
 
 @main

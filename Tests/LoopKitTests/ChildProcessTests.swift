@@ -14,6 +14,17 @@ import Testing
         #expect(!run.outputAfterExit)
     }
 
+    @Test func outputWrittenAfterTheProcessExitedStillComesFirst() throws {
+        // The shell is reaped at once; a background subshell writes its line later and then closes
+        // the pipe. Without a drain grace the exit must wait for that EOF, whatever the timing.
+        let run = try ChildRun.run(shell("echo early; (sleep 0.2; echo late) & exit 5") {
+            $0.outputDrainGrace = nil
+        })
+        #expect(run.stdout == ["early", "late"])
+        #expect(run.exit == .exited(5))
+        #expect(!run.outputAfterExit)
+    }
+
     @Test func manyLinesArriveInOrder() throws {
         let run = try ChildRun.run(shell("seq 1 20000"))
         #expect(run.stdout == (1...20000).map(String.init))
@@ -77,6 +88,13 @@ import Testing
         #expect(run.exit == .exited(0))
     }
 
+    @Test func bareNameIsFoundOnTheChildsPath() throws {
+        let options = SpawnOptions(executable: "echo", arguments: ["found"], environment: ["PATH": "/nonexistent:/usr/bin:/bin"])
+        let run = try ChildRun.run(options)
+        #expect(run.stdout == ["found"])
+        #expect(run.exit == .exited(0))
+    }
+
     @Test func argv0AndWorkingDirectoryAreApplied() throws {
         // With `sh -c script` and no further argument, $0 is argv[0].
         let run = try ChildRun.run(shell("echo \"$0\"; pwd") {
@@ -136,6 +154,26 @@ import Testing
         #expect(lengths.reduce(0, +) == 1 << 20)
         #expect(lengths.count == 64)
         #expect(run.exit == .exited(0))
+    }
+
+    @Test func loopTeardownLeavesARunningChildAlone() throws {
+        var child: ChildProcess?
+        var exits = 0
+        do {
+            let loop = try Loop()
+            child = try ChildProcess.spawn(
+                loop: loop, options: SpawnOptions(executable: "/bin/sleep", arguments: ["30"]),
+                onOutput: { _, _ in }, onExit: { _ in exits += 1 })
+            #expect(loop.runOnce(nowait: true), "the child keeps the loop alive")
+        }
+        // The loop closed the child's handles without reaping it: it is still ours to signal and reap.
+        let pid = try #require(child?.pid)
+        #expect(child?.exitStatus == nil)
+        #expect(child?.kill(.kill) == true)
+        var status: CInt = 0
+        let reaped = try valueOrErrno("waitpid") { waitpid(pid, &status, 0) }
+        #expect(reaped == pid)
+        #expect(exits == 0, "no callback after teardown")
     }
 
     @Test func missingExecutableThrowsENOENT() throws {

@@ -55,6 +55,16 @@ struct ErrorReportingTests {
         #expect(manifest.workers.first?.cwd == fixture.manifestDirectory + "/data")
     }
 
+    @Test func loadTakesARelativePathAgainstTheResolversWorkingDirectory() throws {
+        let fixture = Fixture.shared
+        try "version: 1\nworkers:\n  w:\n    command: ./tools/run.sh\n"
+            .write(toFile: fixture.manifestDirectory + "/relative.yaml", atomically: true, encoding: .utf8)
+        let resolver = CommandResolver(binaryDirectory: "", searchPath: "", workingDirectory: fixture.root)
+        let manifest = try Manifest.load(path: "m/relative.yaml", resolver: resolver)
+        #expect(manifest.file == "m/relative.yaml")
+        #expect(manifest.workers.first?.executable == fixture.manifestDirectory + "/tools/run.sh")
+    }
+
     @Test func loadNamesTheFileItWasGivenInErrors() throws {
         let fixture = Fixture.shared
         let path = fixture.manifestDirectory + "/broken.yaml"

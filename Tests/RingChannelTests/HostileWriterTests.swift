@@ -180,13 +180,14 @@ enum Corruption: String, CaseIterable, Sendable {
         let channel = try Channel.create(kind: .memfd, label: "hostile", geometry: Self.ringGeometry)
         var reader = try Corruption.lengthOverMaxRecord.provoke(channel)
         #expect(throws: RingViolation.self) { _ = try reader.drain { _ in } }
-        #expect(reader.violation?.description == "record at 0x1000: length 9000000 exceeds max record 512")
-        #expect(reader.violation?.position == 0)
+        let violation = try #require(reader.violation)
+        #expect(violation.description == "record at 0x1000: length 9000000 exceeds max record 512")
+        #expect(violation.position == 0)
 
         let second = try Channel.create(kind: .memfd, label: "hostile", geometry: Self.ringGeometry)
         var magicReader = try Corruption.magicChanged.provoke(second)
         #expect(throws: RingViolation.self) { _ = try magicReader.drain { _ in } }
-        let text = magicReader.violation?.description ?? ""
+        let text = try #require(magicReader.violation).description
         #expect(text.hasPrefix("header at 0x0: magic changed after creation"), "\(text)")
         #expect(text.contains("0x4b434148"), "\(text)")
     }
@@ -202,8 +203,9 @@ enum Corruption: String, CaseIterable, Sendable {
         var firstBytes: [UInt8] = []
         #expect(throws: RingViolation.self) { _ = try reader.drain { firstBytes.append($0.payload[0]) } }
         #expect(firstBytes == [0, 1, 2])
-        #expect(reader.violation?.kind == .lengthTooLarge)
-        #expect(reader.violation?.segmentOffset == 0x1000 + 48)
-        #expect(reader.violation?.position == 48)
+        let violation = try #require(reader.violation)
+        #expect(violation.kind == .lengthTooLarge)
+        #expect(violation.segmentOffset == UInt64(0x1000 + 48))
+        #expect(violation.position == 48)
     }
 }
