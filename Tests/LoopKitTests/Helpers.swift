@@ -63,3 +63,14 @@ func watchdog(_ loop: Loop, after limit: Duration = .seconds(60)) -> LoopKit.Tim
     }
     return timer
 }
+
+/// Whether process `pid` is gone or a zombie within `limit` (polled; a bounded wait, not a timing assertion).
+func waitUntilGone(_ pid: Int32, limit: Duration = .seconds(30)) -> Bool {
+    let deadline = MonotonicClock.now() + UInt64(limit.components.seconds) * 1_000_000_000
+    while MonotonicClock.now() < deadline {
+        let state = readSmallFile("/proc/\(pid)/stat")?.split(separator: " ").dropFirst(2).first
+        if state == nil || state == "Z" { return true }
+        usleep(1000)
+    }
+    return false
+}
