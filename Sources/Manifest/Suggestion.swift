@@ -1,14 +1,14 @@
 /// "Did you mean" for misspelled keys, values and names.
 enum Suggestion {
     /// The candidate closest to `word`, if it is close enough to be a likely typo: an edit
-    /// distance of at most max(2, length/3), ignoring letter case, `_` and `-`, and less than the
+    /// distance of at most max(2, length/4), ignoring letter case, `_` and `-`, and less than the
     /// candidate's own length (so `x` does not suggest `to`). Ties go to the earlier candidate.
     static func closest(to word: String, among candidates: [String]) -> String? {
         let target = folded(word)
         var best: (name: String, distance: Int)?
         for candidate in candidates where candidate != word {
             let distance = editDistance(target, folded(candidate))
-            let limit = max(2, word.count / 3)
+            let limit = max(2, word.count / 4)
             guard distance <= limit, distance < candidate.count else { continue }
             if best == nil || distance < best!.distance { best = (candidate, distance) }
         }

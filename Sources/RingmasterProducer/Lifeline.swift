@@ -30,7 +30,11 @@ enum Lifeline {
         while true {
             var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             let n = poll(&entry, 1, -1)
-            if n == -1 { if errno == EINTR { continue } else { return } }
+            if n == -1 {
+                if errno == EINTR { continue }
+                // Cannot watch the lifeline any more: leaving would risk outliving the supervisor.
+                _exit(exitStatus)
+            }
             // Anything readable: drain it; EOF (0) or an error means the write end is gone.
             let got = read(descriptor, &buffer, buffer.count)
             if got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN) {

@@ -104,9 +104,15 @@ public struct Producer: ~Copyable {
         try writer.sendReserved(.heartbeat, bytes: [])
     }
 
-    /// Commits a log line for the supervisor's log.
+    /// Commits a log line for the supervisor's log; a line longer than max record is cut at a
+    /// character boundary, so the record is always valid UTF-8.
     public mutating func log(_ line: String) throws(RingWriteError) {
-        let bytes = Array(line.utf8.prefix(writer.maxRecordLength))
+        var bytes: [UInt8] = []
+        for scalar in line.unicodeScalars {
+            let encoded = Array(String(scalar).utf8)
+            if bytes.count + encoded.count > writer.maxRecordLength { break }
+            bytes += encoded
+        }
         try writer.sendReserved(.logLine, bytes: bytes)
     }
 

@@ -23,7 +23,7 @@ struct Run: ParsableCommand {
         let logger = LogSetup.bootstrap(level: logging.logLevel)
         let loaded: Manifest
         do {
-            loaded = try Manifest.load(path: manifest, resolver: .forThisProgram())
+            loaded = try Manifest.load(path: manifest, resolver: .forCurrentProcess())
         } catch {
             for item in error.errors { Terminal.error("\(item)") }
             throw ExitCode(2)

@@ -13,7 +13,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         do {
-            let loaded = try Manifest.load(path: manifest, resolver: .forThisProgram())
+            let loaded = try Manifest.load(path: manifest, resolver: .forCurrentProcess())
             print("\(manifest): valid (\(loaded.workers.count) workers, \(loaded.consumers.count) consumers)")
         } catch {
             for item in error.errors { Terminal.error("\(item)") }

@@ -55,6 +55,9 @@ struct CommandResolverTests {
                 == "not found beside ringmaster (\(fixture.bin)) or on PATH (\(fixture.searchPath))")
         #expect(resolver.failureReason(for: "ringmaster-stat")
                 == "not found beside ringmaster (\(fixture.bin)) or on PATH (\(fixture.searchPath)); did you mean 'ringmaster-stats'?")
+        // Five edits from ringmaster-stats: a shared prefix alone is no reason to suggest it.
+        #expect(resolver.failureReason(for: "ringmaster-bench")
+                == "not found beside ringmaster (\(fixture.bin)) or on PATH (\(fixture.searchPath))")
         let bare = CommandResolver(binaryDirectory: "", searchPath: "", workingDirectory: "/")
         #expect(bare.failureReason(for: "x") == "not found on PATH (PATH is empty)")
         #expect(resolver.failureReason(for: "/no/such/program") == "does not exist")
