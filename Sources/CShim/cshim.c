@@ -78,6 +78,8 @@ int cshim_allowed_cpu_count(void) {
     return CPU_COUNT(&set);
 }
 
+int cshim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
 int cshim_wifexited(int status) { return WIFEXITED(status); }
 int cshim_wexitstatus(int status) { return WEXITSTATUS(status); }
 int cshim_wifsignaled(int status) { return WIFSIGNALED(status); }

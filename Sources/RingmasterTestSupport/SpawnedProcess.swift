@@ -25,7 +25,8 @@ public final class SpawnedProcess: @unchecked Sendable {
     /// Starts `path` with `arguments`, the current environment plus `environment`, and the
     /// `inherited` descriptors dup'ed to their target numbers (close-on-exec cleared there).
     public static func spawn(_ path: String, _ arguments: [String], environment: [String: String] = [:],
-                             inherited: [Channel.Inherited] = [], stdoutTo: CInt? = nil) throws(SystemError) -> SpawnedProcess {
+                             inherited: [Channel.Inherited] = [], stdoutTo: CInt? = nil,
+                             stderrTo: CInt? = nil) throws(SystemError) -> SpawnedProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -39,6 +40,7 @@ public final class SpawnedProcess: @unchecked Sendable {
         defer { for (temp, _) in staged { close(temp) } }
         for (temp, target) in staged { posix_spawn_file_actions_adddup2(&actions, temp, target) }
         if let stdoutTo { posix_spawn_file_actions_adddup2(&actions, stdoutTo, 1) }
+        if let stderrTo { posix_spawn_file_actions_adddup2(&actions, stderrTo, 2) }
 
         var variables = currentEnvironmentStrings().filter { entry in
             guard let equals = entry.firstIndex(of: "=") else { return true }

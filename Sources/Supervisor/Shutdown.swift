@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 import LoopKit
 import Logging
@@ -98,12 +99,9 @@ final class Lifeline {
 
     init() throws(SystemError) {
         var fds: [CInt] = [-1, -1]
-        try valueOrErrno("pipe") { pipe(&fds) }
+        try valueOrErrno("pipe2") { cshim_pipe_cloexec(&fds) }
         readEnd = FileDescriptor(rawValue: fds[0])
         writeEnd = FileDescriptor(rawValue: fds[1])
-        // Set up before any child exists, so no spawn can inherit the write end.
-        try readEnd.setClosesOnExec(true)
-        try writeEnd.setClosesOnExec(true)
     }
 
     func close() {

@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 import RingChannel
 import RingmasterTestSupport
@@ -81,8 +82,7 @@ func spawnChild(_ path: String, _ arguments: [String], environment: [String: Str
 func makePipe() -> (read: FileDescriptor, write: FileDescriptor) {
     spawnLock.withLock { _ in
         var fds: [CInt] = [-1, -1]
-        precondition(pipe(&fds) == 0, "pipe: \(Errno.current)")
-        for fd in fds { precondition(fcntl(fd, F_SETFD, FD_CLOEXEC) == 0) }
+        precondition(cshim_pipe_cloexec(&fds) == 0, "pipe2: \(Errno.current)")
         return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
     }
 }

@@ -180,14 +180,16 @@ enum Corruption: String, CaseIterable, Sendable {
         let channel = try Channel.create(kind: .memfd, label: "hostile", geometry: Self.ringGeometry)
         var reader = try Corruption.lengthOverMaxRecord.provoke(channel)
         #expect(throws: RingViolation.self) { _ = try reader.drain { _ in } }
-        let violation = try #require(reader.violation)
+        let seen = reader.violation
+        let violation = try #require(seen)
         #expect(violation.description == "record at 0x1000: length 9000000 exceeds max record 512")
         #expect(violation.position == 0)
 
         let second = try Channel.create(kind: .memfd, label: "hostile", geometry: Self.ringGeometry)
         var magicReader = try Corruption.magicChanged.provoke(second)
         #expect(throws: RingViolation.self) { _ = try magicReader.drain { _ in } }
-        let text = try #require(magicReader.violation).description
+        let magicViolation = magicReader.violation
+        let text = try #require(magicViolation).description
         #expect(text.hasPrefix("header at 0x0: magic changed after creation"), "\(text)")
         #expect(text.contains("0x4b434148"), "\(text)")
     }
@@ -203,7 +205,8 @@ enum Corruption: String, CaseIterable, Sendable {
         var firstBytes: [UInt8] = []
         #expect(throws: RingViolation.self) { _ = try reader.drain { firstBytes.append($0.payload[0]) } }
         #expect(firstBytes == [0, 1, 2])
-        let violation = try #require(reader.violation)
+        let seen = reader.violation
+        let violation = try #require(seen)
         #expect(violation.kind == .lengthTooLarge)
         #expect(violation.segmentOffset == UInt64(0x1000 + 48))
         #expect(violation.position == 48)

@@ -90,6 +90,10 @@ int cshim_pin_to_cpu(int cpu);
 /// The number of CPUs this thread may run on.
 int cshim_allowed_cpu_count(void);
 
+/// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start, so a concurrent spawn can
+/// never inherit them. -1 and errno on failure.
+int cshim_pipe_cloexec(int fds[2]);
+
 // ---- wait status macros ----
 int cshim_wifexited(int status);
 int cshim_wexitstatus(int status);

@@ -1,0 +1,227 @@
+import Foundation
+import Glibc
+import RingmasterTestSupport
+import Testing
+
+/// `ringmaster run` end to end: real worker processes, real rings, the jsonl consumer's file.
+@Suite(.serialized) struct SupervisorRunTests {
+    @Test(arguments: ["memfd", "posix"])
+    func poolOfThreeDeliversEveryRecordOnce(kind: String) throws {
+        let scratch = Scratch()
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            defaults:
+              channel: { kind: \(kind), ring: 64KiB, max_record: 4KiB }
+            workers:
+              numbers:
+                command: ringmaster-test-producer
+                args: ["--records", "20000", "--max-size", "200", "--batch"]
+                instances: 3
+                format: bytes
+                to: [file]
+            consumers:
+              file: { plugin: jsonl, path: \(scratch.file("out.jsonl")) }
+            """, in: scratch)
+        #expect(run.finish() == .exited(0), "stderr: \(run.stderr.suffix(2000))")
+        let delivered = readDelivered(scratch.read("out.jsonl"))
+        #expect(delivered.count == 60_000)
+        for instance in 0..<3 {
+            let mine = delivered.filter { $0.instance == instance }
+            #expect(mine.map(\.payloadSequence) == (0..<20_000).map { UInt64?($0) }, "instance \(instance)")
+            #expect(mine.map(\.seq) == Array(0..<20_000))
+        }
+    }
+
+    @Test func crashingWorkersResumeWithNoGapAndNoDuplicate() throws {
+        let scratch = Scratch()
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            defaults:
+              restart: { policy: on-failure, backoff: { initial: 5ms, max: 50ms }, budget: { restarts: 100, within: 1m } }
+            workers:
+              crashy:
+                command: ringmaster-test-producer
+                args: ["--records", "3000", "--checkpoint-every", "100", "--crash-after", "333", "--crash-generations", "6"]
+                instances: 2
+                format: bytes
+                to: [file, stats]
+            consumers:
+              file: { plugin: jsonl, path: \(scratch.file("out.jsonl")) }
+              stats: { plugin: stats }
+            """, in: scratch)
+        #expect(run.finish() == .exited(0), "stderr: \(run.stderr.suffix(2000))")
+        let delivered = readDelivered(scratch.read("out.jsonl"))
+        for instance in 0..<2 {
+            let mine = delivered.filter { $0.instance == instance }
+            #expect(mine.map(\.payloadSequence) == (0..<3000).map { UInt64?($0) }, "instance \(instance): no gap, no duplicate")
+            #expect(Set(mine.map(\.generation)) == Set(0...6), "instance \(instance) ran as generations 0 to 6")
+        }
+        #expect(run.stderr.contains("restarting crashy.0"))
+        #expect(run.stdout.contains("crashy: 6000 records"))
+        #expect(run.stdout.contains("12 restarts"))
+    }
+
+    @Test func neverPolicyFailureEndsTheRunWithStatusOne() throws {
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              once:
+                command: ringmaster-test-producer
+                args: ["--records", "3", "--exit-code", "3"]
+                restart: { policy: never }
+            consumers: {}
+            """)
+        #expect(run.finish() == .exited(1))
+        #expect(run.stderr.contains("once.0 failed: exit 3 and restart policy is never"))
+        #expect(!run.stderr.contains("restarting once.0"))
+    }
+
+    @Test func successUnderOnFailureFinishesWithoutRestart() throws {
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              job:
+                command: ringmaster-test-producer
+                args: ["--records", "10"]
+            consumers: {}
+            """)
+        #expect(run.finish() == .exited(0))
+        #expect(run.stderr.contains("job.0 finished"))
+        #expect(!run.stderr.contains("restarting"))
+    }
+
+    @Test func usedUpRestartBudgetFailsTheWorker() throws {
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              doomed:
+                command: ringmaster-test-producer
+                args: ["--records", "100", "--crash-after", "5"]
+                restart: { policy: always, backoff: { initial: 1ms, max: 5ms }, budget: { restarts: 3, within: 1m } }
+            consumers: {}
+            """)
+        #expect(run.finish() == .exited(1))
+        #expect(run.stderr.components(separatedBy: "restarting doomed.0").count - 1 == 3)
+        #expect(run.stderr.contains("doomed.0 failed: signal SIGKILL; restart budget of 3 within 60.0s used up"))
+    }
+
+    @Test func workerIgnoringSIGTERMIsKilledAfterGrace() throws {
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              stubborn:
+                command: ringmaster-test-producer
+                args: ["--forever", "--sleep-ms", "20", "--ignore-term"]
+                stop: { signal: TERM, grace: 300ms }
+              polite:
+                command: ringmaster-test-producer
+                args: ["--forever", "--sleep-ms", "20"]
+                restart: { policy: always }
+            consumers: {}
+            """)
+        #expect(run.awaitLog("started stubborn.0") && run.awaitLog("started polite.0"))
+        run.process.kill(SIGTERM)
+        #expect(run.finish() == .exited(0))
+        #expect(run.stderr.contains("stubborn.0 still running after its grace period: SIGKILL"))
+        #expect(run.stderr.contains("how=signal SIGKILL [Supervisor] stubborn.0 exited") || run.stderr.contains("stubborn.0 exited"))
+        #expect(!run.stderr.contains("restarting polite.0"), "no restart during shutdown")
+    }
+
+    @Test func killingTheSupervisorEndsEveryWorker() throws {
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              busy:
+                command: ringmaster-test-producer
+                args: ["--forever"]
+                instances: 2
+                to: [sink]
+              idle:
+                command: ringmaster-test-producer
+                args: ["--records", "0", "--linger-ms", "600000"]
+            consumers:
+              sink: { plugin: stats }
+            """)
+        #expect(run.awaitLog("started busy.1") && run.awaitLog("started idle.0") && run.awaitLog("started busy.0"))
+        let pids = startedPIDs(in: run.stderr)
+        #expect(pids.count == 3)
+        run.process.kill(SIGKILL)
+        run.process.wait()
+        // The lifeline pipe's write end died with the supervisor: busy and idle workers exit.
+        var waited = 0
+        while waited < 500 && !pids.allSatisfy(processIsGone) {
+            usleep(10_000)
+            waited += 1
+        }
+        #expect(pids.allSatisfy(processIsGone), "workers still alive: \(pids.filter { !processIsGone($0) })")
+    }
+
+    @Test func hostileWorkerIsQuarantinedWhileAHealthyOneKeepsDelivering() throws {
+        let scratch = Scratch()
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              evil:
+                command: ringmaster-test-producer
+                args: ["--records", "1000", "--corrupt-after", "100"]
+                format: bytes
+                restart: { policy: on-failure, backoff: { initial: 5ms }, budget: { restarts: 2, within: 1m } }
+                to: [file]
+              good:
+                command: ringmaster-test-producer
+                args: ["--records", "50000", "--max-size", "100"]
+                format: bytes
+                to: [file]
+            consumers:
+              file: { plugin: jsonl, path: \(scratch.file("out.jsonl")) }
+            """, in: scratch)
+        #expect(run.finish() == .exited(1), "the evil worker used up its budget")
+        let quarantines = run.stderr.components(separatedBy: "quarantining evil.0: record at 0x").count - 1
+        #expect(quarantines == 3)
+        #expect(run.stderr.contains("length 9000000 exceeds max record 262144"))
+        let delivered = readDelivered(scratch.read("out.jsonl"))
+        let good = delivered.filter { $0.worker == "good" }
+        #expect(good.map(\.payloadSequence) == (0..<50_000).map { UInt64?($0) })
+        // Records the evil worker committed before each violation are delivered, once each.
+        let evil = delivered.filter { $0.worker == "evil" }.compactMap(\.payloadSequence)
+        #expect(evil == Array(0..<300))
+        #expect(run.stderr.contains("good.0 finished"))
+    }
+
+    @Test func workerOutputIsLoggedLineByLineWithItsName() throws {
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              chatty:
+                command: /bin/sh
+                args: ["-c", "echo hello from stdout; echo oops >&2; printf 'no newline'; exit 0"]
+                restart: { policy: never }
+            consumers: {}
+            """)
+        #expect(run.finish() == .exited(0))
+        #expect(run.stderr.contains("[chatty.0] hello from stdout"))
+        #expect(run.stderr.contains("[chatty.0] oops"))
+        #expect(run.stderr.contains("[chatty.0] no newline"))
+    }
+
+    @Test func invalidManifestIsRejectedWithPositions() throws {
+        let scratch = Scratch()
+        let path = scratch.write("bad.yaml", """
+            version: 1
+            workers:
+              w:
+                command: ringmaster-test-producer
+                instances: 0
+                to: [nowhere]
+            consumers: {}
+            """)
+        let validate = try SupervisorRun(scratch, ["validate", path])
+        #expect(validate.finish() == .exited(2))
+        #expect(validate.stderr.contains("bad.yaml:5:16"))
+        #expect(validate.stderr.contains("instances"))
+        #expect(validate.stderr.contains("nowhere"))
+        let run = try SupervisorRun(scratch, ["run", path])
+        #expect(run.finish() == .exited(2))
+        #expect(run.stderr.contains("bad.yaml:5:16"))
+    }
+}
