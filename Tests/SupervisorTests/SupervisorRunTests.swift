@@ -204,6 +204,64 @@ import Testing
         #expect(run.stderr.contains("[chatty.0] no newline"))
     }
 
+    @Test func lastLinesOfACrashedWorkerAreLogged() throws {
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              doomed:
+                command: /bin/sh
+                args: ["-c", "echo last words; printf 'and a partial line'; kill -9 $$"]
+                restart: { policy: never }
+            consumers: {}
+            """)
+        #expect(run.finish() == .exited(1))
+        let log = run.stderr
+        let lastWords = log.range(of: "[doomed.0] last words")
+        let partial = log.range(of: "[doomed.0] and a partial line")
+        let exited = log.range(of: "doomed.0 exited")
+        #expect(lastWords != nil && partial != nil && exited != nil)
+        if let lastWords, let partial, let exited {
+            #expect(lastWords.lowerBound < exited.lowerBound && partial.lowerBound < exited.lowerBound, "output comes before the exit")
+        }
+        #expect(log.contains("how=signal SIGKILL"))
+    }
+
+    @Test func nextStartSweepsNamesOfAKilledSupervisor() throws {
+        let manifest = """
+            version: 1
+            defaults:
+              channel: { kind: posix, ring: 64KiB, max_record: 1KiB }
+            workers:
+              w:
+                command: ringmaster-test-producer
+                args: ["--records", "0", "--linger-ms", "600000"]
+            consumers: {}
+            """
+        let first = try SupervisorRun(manifest: manifest)
+        #expect(first.awaitLog("started w.0"))
+        let pid = first.process.pid
+        first.process.kill(SIGKILL)
+        first.process.wait()
+        let leftover = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter {
+            $0.contains("ringmaster.\(pid).")
+        }
+        #expect(leftover.count == 3, "segment and two semaphores left behind: \(leftover)")
+        let second = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              quick:
+                command: ringmaster-test-producer
+                args: ["--records", "1"]
+            consumers: {}
+            """)
+        #expect(second.finish() == .exited(0))
+        #expect(second.stderr.contains("removed stale shared-memory names"))
+        let remaining = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter {
+            $0.contains("ringmaster.\(pid).")
+        }
+        #expect(remaining.isEmpty, "still there: \(remaining)")
+    }
+
     @Test func invalidManifestIsRejectedWithPositions() throws {
         let scratch = Scratch()
         let path = scratch.write("bad.yaml", """
