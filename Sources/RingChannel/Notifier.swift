@@ -38,9 +38,15 @@ public final class EventFD: WakeSignal, @unchecked Sendable {
 
     /// Adds one to the counter. A full counter (EAGAIN) already means "wake up", so it is not an error.
     ///
-    /// The write is non-blocking only while the shared open file description keeps O_NONBLOCK;
-    /// a supervisor must not rely on that against a hostile child (see DESIGN.md).
+    /// O_NONBLOCK lives in the open file description the child shares, so a hostile child can
+    /// clear it and then fill the counter to make this write block. The flag is checked and put
+    /// back before every write; what remains is a child that clears it again in the instant
+    /// between the two calls and also fills the counter (see docs/SUPERVISOR.md, known limits).
     public func signal() throws(SystemError) {
+        let flags = fcntl(descriptor.rawValue, F_GETFL)
+        if flags >= 0 && flags & O_NONBLOCK == 0 {
+            _ = fcntl(descriptor.rawValue, F_SETFL, flags | O_NONBLOCK)
+        }
         var one: UInt64 = 1
         while true {
             let n = write(descriptor.rawValue, &one, 8)
