@@ -55,6 +55,8 @@ public struct RingWriter: ~Copyable {
     @usableFromInline var committedCount: UInt64 = 0
     /// Inside a batch, publish at least this often (bytes).
     public var publishThreshold: UInt64
+    /// How far ahead of `tail` the writer prefetches the line it will write, in bytes.
+    @usableFromInline static var prefetchDistance: UInt64 { 2048 }
     /// Iterations of the short spin on a full ring before sleeping.
     public var spinBeforeSleep = 256
 
@@ -100,8 +102,15 @@ public struct RingWriter: ~Copyable {
         let offset = tail & mask
         let toEnd = capacity - offset
         let needed = toEnd < frame ? toEnd + frame : frame
-        if capacity - (tail &- headCache) < needed {
+        let free = capacity - (tail &- headCache)
+        if free < needed {
             try waitForSpace(needed, timeoutNanoseconds: timeoutNanoseconds)
+        } else if free - needed > Self.prefetchDistance {
+            // Start fetching, writable, the line this writer reaches a few records from now, so
+            // its trip back from the reader's core overlaps the work in between instead of
+            // stalling a later store. Only while that far ahead is free space, so it does not
+            // pull away lines the reader is still reading; a hint, it changes no byte.
+            cshim_prefetch_write(data + Int(truncatingIfNeeded: (tail &+ Self.prefetchDistance) & mask))
         }
         if toEnd < frame {
             // PAD from here to exactly the end; its payload bytes are never read.

@@ -49,6 +49,7 @@ public enum SegmentLayout {
 /// Record types: 0 is PAD, 1...0xEFFF are the producer's own, 0xF000...0xFFFF are reserved.
 public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
+    @inlinable
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Filler from its position to the end of the ring; never delivered.
@@ -64,8 +65,10 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     /// The first type of the reserved range.
     public static let firstReserved: UInt16 = 0xF000
-    /// The default type for a producer's own records.
-    public static let data = RecordType(rawValue: 1)
+    /// The default type for a producer's own records. Computed and inlinable rather than a stored
+    /// `static let`: it is the default argument of `reserve` and `send`, and a stored one costs a
+    /// call into this module per record.
+    @inlinable public static var data: RecordType { RecordType(rawValue: 1) }
 
     /// Whether a producer may use this type for its own records (1...0xEFFF).
     public var isUserType: Bool { rawValue != 0 && rawValue < Self.firstReserved }

@@ -23,36 +23,56 @@ enum BenchRecord {
     }
 }
 
-/// Writes records in place: one copy from the template, then the sequence and the tag.
+/// Writes records in place, numbered from 0: one copy from the template, then the sequence and the tag.
 ///
-/// Holds its template for the process's life (producers are short-lived children; the parent
-/// makes one per memcpy case and frees it with `deallocate()`).
+/// A small value: producers copy it into a local for their inner loops (so its fields stay in
+/// registers) and store it back after. It holds its template for the process's life (producers
+/// are short-lived children; the parent makes one per memcpy case and frees it with `deallocate()`).
 struct RecordFiller {
     let size: Int
     /// The record's filler; bytes 8..<size-8 are copied into every record.
     let template: UnsafeMutableRawPointer
-    private let seed: UInt64
+    /// Records written so far, which is also the next sequence number.
+    private(set) var count: UInt64 = 0
+    /// The next record's tag (tags grow by `BenchRecord.tagStep`).
+    private var tag: UInt64
     /// The sum of the tags written so far.
     private(set) var checksum: UInt64 = 0
 
     init(size: Int) {
         precondition(size >= 16 && size % 8 == 0, "record size \(size) is not a multiple of 8 ≥ 16")
         self.size = size
-        seed = BenchRecord.tagSeed(size: size)
+        tag = BenchRecord.tag(0, seed: BenchRecord.tagSeed(size: size))
         template = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
         for index in 0..<size { template.storeBytes(of: UInt8(truncatingIfNeeded: index &* 31 &+ 7), toByteOffset: index, as: UInt8.self) }
     }
 
     func deallocate() { template.deallocate() }
 
-    /// Fills the `size` bytes at `record` as record `sequence`.
+    /// Fills the `size` bytes at `record` as the next record.
     @inline(__always)
-    mutating func fill(_ record: UnsafeMutableRawPointer, sequence: UInt64) {
-        if size > 16 { (record + 8).copyMemory(from: template + 8, byteCount: size - 16) }
-        let tag = BenchRecord.tag(sequence, seed: seed)
-        record.storeBytes(of: sequence.littleEndian, as: UInt64.self)
+    mutating func fillNext(_ record: UnsafeMutableRawPointer) {
+        if size > 256 {
+            (record + 8).copyMemory(from: template + 8, byteCount: size - 16)
+        } else {
+            // Small records: an inlined copy in 16-byte pieces; a call into the C library would
+            // cost more than the copy.
+            var offset = 8
+            let end = size - 8
+            while offset &+ 16 <= end {
+                record.storeBytes(of: template.loadUnaligned(fromByteOffset: offset, as: SIMD2<UInt64>.self),
+                                  toByteOffset: offset, as: SIMD2<UInt64>.self)
+                offset &+= 16
+            }
+            if offset < end {
+                record.storeBytes(of: template.load(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+            }
+        }
+        record.storeBytes(of: count.littleEndian, as: UInt64.self)
         record.storeBytes(of: tag.littleEndian, toByteOffset: size - 8, as: UInt64.self)
         checksum &+= tag
+        tag &+= BenchRecord.tagStep
+        count &+= 1
     }
 }
 

@@ -120,9 +120,8 @@ struct CaseRunner {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 4096)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
-        var filler = RecordFiller(size: size)
+        let filler = RecordFiller(size: size)
         defer { filler.deallocate() }
-        filler.fill(filler.template, sequence: 7)
         let frame = 8 + size
         let chunk = Transport.memcpy.recordsPerClockCheck(size: size)
         var offset = 0

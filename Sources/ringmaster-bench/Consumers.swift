@@ -15,10 +15,7 @@ enum Consumers {
         var checker = RecordChecker(size: size)
         let dataType = RecordType.data.rawValue
         let endType = RecordType.endOfStream.rawValue
-        var drains = 0, empties = 0, sleeps = 0
-        defer { if getenv("RMB_DEBUG") != nil { writeStandardError("drains \(drains) empty \(empties) waits-false \(sleeps) records \(checker.count)\n") } }
         while true {
-            drains += 1
             let summary = try reader.drain { record in
                 let type = record.type.rawValue
                 if type == dataType {
@@ -29,7 +26,6 @@ enum Consumers {
             }
             if summary.bytes > 0 { reader.release(through: summary.end) }
             if summary.sawEndOfStream || checker.failure != nil { break }
-            if summary.bytes == 0 { empties += 1 }
             if summary.bytes == 0, try !reader.waitForData(timeoutNanoseconds: 100_000_000), child.poll() != nil {
                 // The producer is gone; whatever it committed is in the ring.
                 let last = try reader.drain { record in
@@ -63,7 +59,7 @@ enum Consumers {
             }
             if checker.failure != nil { break }
             held -= whole
-            if held > 0 { (buffer).copyMemory(from: buffer + whole, byteCount: held) }
+            if held > 0 { buffer.copyMemory(from: buffer + whole, byteCount: held) }
         }
         if held != 0 && checker.failure == nil { checker.noteFailure("stream ended inside a record (\(held) bytes left over)") }
         return checker

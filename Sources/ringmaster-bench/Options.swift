@@ -48,7 +48,7 @@ let streamWriteBytes = 64 << 10
 
 /// What the parent was asked to measure.
 struct BenchOptions {
-    var seconds = 0.3
+    var seconds = 0.5
     var repeats = 3
     var sizes = [16, 64, 1024, 64 << 10]
     var transports = Transport.allCases
@@ -112,7 +112,7 @@ struct BenchOptions {
 struct ProducerOptions {
     var transport = Transport.ringBatched
     var size = 64
-    var seconds = 0.3
+    var seconds = 0.5
     /// The control socket: `R` (ready) out, `G` (go) in, then the report out.
     var control: CInt = -1
     /// Transport descriptors (pipe or socket end; handoff slot, full, empty); the ring uses the environment contract.

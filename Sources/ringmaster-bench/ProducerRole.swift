@@ -28,34 +28,32 @@ enum ProducerRole {
     }
 
     /// Runs the case and returns how many records were written and the sum of their tags.
-    @inline(never)  // Swift 6.3's ARC optimiser crashes when this is inlined into `run`.
     private static func produce(_ options: ProducerOptions) throws -> (UInt64, UInt64) {
         var filler = RecordFiller(size: options.size)
         let chunk = options.transport.recordsPerClockCheck(size: options.size)
-        let count: UInt64
         switch options.transport {
         case .ringPerRecord, .ringBatched:
             var producer = try Producer.attach()
             let deadline = try handshake(options)
-            count = try produceRing(&producer.writer, batched: options.transport == .ringBatched, filler: &filler,
-                                    chunk: chunk, deadline: deadline)
+            try produceRing(&producer.writer, batched: options.transport == .ringBatched, filler: &filler,
+                            chunk: chunk, deadline: deadline)
             try producer.finish()
         case .pipePerRecord, .pipeBatched, .unixBatched:
             guard let fd = options.descriptors.first else { throw BenchFailure("no stream descriptor") }
             let deadline = try handshake(options)
-            count = try produceStream(fd, perRecord: options.transport == .pipePerRecord, filler: &filler,
-                                      chunk: chunk, deadline: deadline)
+            try produceStream(fd, perRecord: options.transport == .pipePerRecord, filler: &filler,
+                              chunk: chunk, deadline: deadline)
             close(fd)  // end of file is the end of the stream
         case .handoff:
             guard options.descriptors.count == 3 else { throw BenchFailure("handoff needs slot, full and empty descriptors") }
             let slot = try mapShared(options.descriptors[0], size: HandoffSlot.size)
             let deadline = try handshake(options)
-            count = try produceHandoff(slot: slot, full: options.descriptors[1], empty: options.descriptors[2],
-                                       filler: &filler, chunk: chunk, deadline: deadline)
+            try produceHandoff(slot: slot, full: options.descriptors[1], empty: options.descriptors[2],
+                               filler: &filler, chunk: chunk, deadline: deadline)
         case .memcpy:
             throw BenchFailure("memcpy runs in one process")
         }
-        return (count, filler.checksum)
+        return (filler.count, filler.checksum)
     }
 
     /// `R` out, `G` in; returns the deadline, counted from `G`.
@@ -65,73 +63,73 @@ enum ProducerRole {
         return MonotonicClock.now() &+ UInt64(options.seconds * 1e9)
     }
 
+    // The loops below copy the filler into a local and store it back after each chunk, so its
+    // fields live in registers; every producer does the same, so no transport is favoured.
+
     /// Zero copy: each record is filled in place between `reserve` and `commit`. Per record, every
     /// commit publishes `tail`; batched, `batch { }` publishes at its end and every `publishThreshold` bytes.
     private static func produceRing(_ writer: inout RingWriter, batched: Bool, filler: inout RecordFiller,
-                                    chunk: Int, deadline: UInt64) throws(RingWriteError) -> UInt64 {
+                                    chunk: Int, deadline: UInt64) throws(RingWriteError) {
         let size = filler.size
-        var sequence: UInt64 = 0
         repeat {
+            let start = filler
             if batched {
-                try writer.batch { (w: inout RingWriter) throws(RingWriteError) in
+                filler = try writer.batch { (w: inout RingWriter) throws(RingWriteError) in
+                    var local = start
                     for _ in 0..<chunk {
                         let buffer = try w.reserve(size)
-                        filler.fill(buffer.baseAddress!, sequence: sequence)
+                        local.fillNext(buffer.baseAddress!)
                         try w.commit()
-                        sequence &+= 1
                     }
+                    return local
                 }
             } else {
+                var local = start
                 for _ in 0..<chunk {
                     let buffer = try writer.reserve(size)
-                    filler.fill(buffer.baseAddress!, sequence: sequence)
+                    local.fillNext(buffer.baseAddress!)
                     try writer.commit()
-                    sequence &+= 1
                 }
+                filler = local
             }
         } while MonotonicClock.now() < deadline
-        return sequence
     }
 
     /// Per record: one `write` of one record. Batched: records packed back to back into 64 KiB
     /// (or one record, when records are larger), one `write` each.
     private static func produceStream(_ fd: CInt, perRecord: Bool, filler: inout RecordFiller,
-                                      chunk: Int, deadline: UInt64) throws(BenchFailure) -> UInt64 {
+                                      chunk: Int, deadline: UInt64) throws(BenchFailure) {
         let size = filler.size
         let perWrite = perRecord ? 1 : max(1, streamWriteBytes / size)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: perWrite * size, alignment: 64)
         defer { buffer.deallocate() }
         let writesPerCheck = max(1, chunk / perWrite)
-        var sequence: UInt64 = 0
         repeat {
+            var local = filler
+            defer { filler = local }
             for _ in 0..<writesPerCheck {
-                for index in 0..<perWrite {
-                    filler.fill(buffer + index * size, sequence: sequence)
-                    sequence &+= 1
-                }
+                for index in 0..<perWrite { local.fillNext(buffer + index * size) }
                 try writeAll(fd, UnsafeRawBufferPointer(start: buffer, count: perWrite * size))
             }
         } while MonotonicClock.now() < deadline
-        return sequence
     }
 
     /// One record per round trip: fill the slot, mark it full, signal `full`, sleep on `empty`.
     private static func produceHandoff(slot: UnsafeMutableRawPointer, full: CInt, empty: CInt,
-                                       filler: inout RecordFiller, chunk: Int, deadline: UInt64) throws(BenchFailure) -> UInt64 {
-        var sequence: UInt64 = 0
+                                       filler: inout RecordFiller, chunk: Int, deadline: UInt64) throws(BenchFailure) {
         let record = slot + HandoffSlot.recordOffset
         repeat {
+            var local = filler
+            defer { filler = local }
             for _ in 0..<chunk {
-                filler.fill(record, sequence: sequence)
+                local.fillNext(record)
                 cshim_store_release_u64(slot, HandoffSlot.holdsRecord)
                 try eventSignal(full)
                 try eventWait(empty)
-                sequence &+= 1
             }
         } while MonotonicClock.now() < deadline
         cshim_store_release_u64(slot, HandoffSlot.endOfStream)
         try eventSignal(full)
-        return sequence
     }
 }
 

@@ -62,7 +62,8 @@ struct Report {
             let ok = value >= target.minimum
             if ok { met += 1 }
             let shown = target.asPercent ? Self.fixed(value * 100, 0) + "%" : Self.ratio(value)
-            let wanted = target.asPercent ? "≥ " + Self.fixed(target.minimum * 100, 0) + "%" : "≥ " + Self.ratio(target.minimum)
+            let wanted = target.asPercent ? "≥ \(Int(target.minimum * 100))%"
+                : "≥ " + Self.fixed(target.minimum, target.minimum.rounded() == target.minimum ? 0 : 1) + "×"
             lines.append(title + pad(shown, 8, right: true) + "  (target " + wanted + ")  " + (ok ? "met" : "NOT MET"))
         }
         return (lines, met, measured)

@@ -36,16 +36,18 @@ print("the ÷ columns: the ring's records/s divided by that row's, at the same r
 print("")
 print(Report.header)
 for size in options.sizes {
-    for transport in options.transports {
-        for _ in 0..<options.repeats {
+    // Rounds interleave the transports, so a burst of load from elsewhere on a shared machine
+    // lands on one run of several cases rather than on every run of one case.
+    for _ in 0..<options.repeats {
+        for transport in options.transports {
             do {
                 report.add(try runner.run(transport, size: size))
             } catch {
                 failures.append("\(transport.rawValue), \(Report.sizeLabel(size)): \(error)")
             }
         }
-        print(report.row(transport, size))
     }
+    for transport in options.transports { print(report.row(transport, size)) }
     print("")
 }
 
