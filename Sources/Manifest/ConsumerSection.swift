@@ -21,6 +21,7 @@ extension ManifestDecoder {
         }
         guard let name = text(map.slot(plugin), expected: "a plugin name", allowEmpty: false) else { return nil }
         spec.plugin = name.value
+        spec.settingPositions["plugin"] = plugin.valuePosition
         return spec
     }
 

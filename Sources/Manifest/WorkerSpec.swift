@@ -78,7 +78,8 @@ public struct ConsumerSpec: Hashable, Sendable {
     public var plugin: String
     /// Every key of the entry except `plugin`; the plugin validates them.
     public var settings: [String: SettingValue]
-    /// Where each setting's value starts, so the plugin's complaints can name a position.
+    /// Where each setting's value starts (and the `plugin` value's), so the plugin's complaints
+    /// can name a position.
     public var settingPositions: [String: SourcePosition]
     /// Where the consumer's name is written in the manifest.
     public var position: SourcePosition

@@ -42,6 +42,7 @@ extension Supervisor {
             }
         }
         let options = spawnOptions(for: instance)
+        instance.startedAt = MonotonicClock.now()
         do {
             let label = instance.label
             let logger = self.logger
@@ -58,7 +59,6 @@ extension Supervisor {
             return
         }
         instance.state = .running
-        instance.startedAt = MonotonicClock.now()
         instance.exitReason = nil
         instance.sawEndOfStream = false
         let pid = instance.process!.pid
@@ -111,6 +111,9 @@ extension Supervisor {
 
     /// The process ended (its output is fully read by now): drain what it committed, then decide.
     func processExited(_ instance: Instance, _ exit: ProcessExit) {
+        // Whatever the worker left behind in its group dies with it: a descendant still holding
+        // the ring could otherwise scribble on it after the reset for the next child.
+        instance.process?.killGroup(.kill)
         instance.process = nil
         instance.graceTimer?.close()
         instance.graceTimer = nil
@@ -121,9 +124,6 @@ extension Supervisor {
         }
         instance.exitReason = instance.quarantine.map { .quarantined($0) } ?? reason
         logger.info("\(instance.label) exited", metadata: ["how": "\(instance.exitReason!)", "generation": "\(instance.generation)"])
-        for route in instance.routes {
-            hosts[route].submit(event: .exited(worker: instance.worker.name, instance: instance.index, reason: instance.exitReason!))
-        }
         instance.state = .draining
         markReady(instance)
     }
@@ -132,6 +132,10 @@ extension Supervisor {
     func settle(_ instance: Instance) {
         guard instance.state == .draining else { return }
         let reason = instance.quarantine.map { .quarantined($0) } ?? instance.exitReason ?? .exited(0)
+        // After the final drain, so consumers see the exit after the dead process's last records.
+        for route in instance.routes {
+            hosts[route].submit(event: .exited(worker: instance.worker.name, instance: instance.index, reason: reason))
+        }
         if shuttingDown {
             instance.state = .stopped
             checkRunComplete()
@@ -141,14 +145,14 @@ extension Supervisor {
         switch decision {
         case .finished:
             instance.state = .finished
-            logger.info("\(instance.label) finished", metadata: ["how": "\(reason)"])
+            logger.info("\(instance.label) finished", metadata: ["how": "\(reason)", "end-of-stream": "\(instance.sawEndOfStream)"])
         case .failed(let why):
             instance.state = .failed(why)
             failed = true
             logger.error("\(instance.label) failed: \(why)")
         case .restart(let delay, let attempt):
             instance.state = .waitingRestart
-            logger.info("restarting \(instance.label) in \(delay.seconds)s", metadata: ["attempt": "\(attempt)", "after": "\(reason)"])
+            logger.info("restarting \(instance.label) in \(describeDelay(delay))", metadata: ["attempt": "\(attempt)", "after": "\(reason)"])
             let timer = Timer(loop: loop)
             instance.restartTimer = timer
             timer.start(after: delay) { [unowned self, unowned instance] in

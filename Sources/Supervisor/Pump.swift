@@ -32,7 +32,7 @@ extension Supervisor {
             return
         }
         var records: [RoutedRecord] = []
-        let worker = instance.worker
+        var payloadBytes = 0
         let summary: DrainSummary
         do throws(RingViolation) {
             summary = try instance.reader.drain(maxBytes: options.drainBudget) { record in
@@ -43,27 +43,25 @@ extension Supervisor {
                 case .endOfStream:
                     instance.sawEndOfStream = true
                 case .logLine:
-                    logger.info("[\(instance.label)] \(String(decoding: record.payload, as: UTF8.self))", metadata: ["stream": "ring"])
+                    logger.info("[\(instance.label)] \(RecordRendering.readable(record.payload, format: .text))", metadata: ["stream": "ring"])
                 case .heartbeat:
                     break
                 default:
-                    records.append(RoutedRecord(worker: worker.name, instance: instance.index, generation: instance.generation,
-                                                sequence: instance.delivered, type: record.type.rawValue,
-                                                format: worker.format, payload: record.payload))
+                    records.append(RoutedRecord(sequence: instance.delivered, type: record.type.rawValue, payload: record.payload))
+                    payloadBytes += record.payload.count
                     instance.delivered += 1
                     instance.sinceCheckpoint += 1
-                    instance.bytesDelivered += UInt64(record.payload.count)
                 }
             }
         } catch {
             // What came before the violation is whole: deliver it; the ring is not released again.
-            dispatch(records, end: nil, from: instance)
+            dispatch(records, payloadBytes: payloadBytes, end: nil, from: instance)
             quarantine(instance, error)
             return
         }
         logger.trace("\(instance.label): drained \(summary.records) records, \(summary.bytes) bytes, end \(summary.end)")
         if summary.bytes > 0 {
-            dispatch(records, end: summary.end, from: instance)
+            dispatch(records, payloadBytes: payloadBytes, end: summary.end, from: instance)
             markReady(instance)
             return
         }
@@ -86,13 +84,17 @@ extension Supervisor {
 
     /// Hands a batch to every consumer on the instance's route and records it as outstanding
     /// until they are all done; without records or routes it is released at once (in order).
-    private func dispatch(_ records: [RoutedRecord], end: UInt64?, from instance: Instance) {
+    private func dispatch(_ records: [RoutedRecord], payloadBytes: Int, end: UInt64?, from instance: Instance) {
+        instance.bytesDelivered += UInt64(payloadBytes)
         let holders = records.isEmpty ? 0 : instance.routes.count
         instance.outstanding.append(Instance.Outstanding(end: end, remaining: holders))
         let serial = instance.nextSerial
         instance.nextSerial &+= 1
         if holders > 0 {
-            let batch = DeliveryBatch(ticket: BatchTicket(instance: instance.id, serial: serial), records: records)
+            let origin = RecordOrigin(worker: instance.worker.name, instance: instance.index,
+                                      generation: instance.generation, format: instance.worker.format)
+            let batch = DeliveryBatch(ticket: BatchTicket(instance: instance.id, serial: serial),
+                                      batch: RecordBatch(origin: origin, records: records, payloadBytes: payloadBytes))
             for route in instance.routes {
                 let accepted = hosts[route].submit(batch)
                 precondition(accepted, "consumer queue full after hasRoom said otherwise")

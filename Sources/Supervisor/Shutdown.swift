@@ -62,8 +62,9 @@ extension Supervisor {
         let known = Set(instances.compactMap { $0.process?.pid })
         for pid in Orphans.children() where !known.contains(pid) {
             kill(pid, signal)
+            // Reaped by the SIGCHLD watch (or by init once we exit); the loop never waits here.
             var status: CInt = 0
-            _ = waitpid(pid, &status, 0)
+            _ = waitpid(pid, &status, WNOHANG)
         }
     }
 }

@@ -57,6 +57,8 @@ public final class Supervisor {
         self.manifest = manifest
         self.options = options
         self.logger = logger
+        let consumerErrors = ConsumerFactory.check(manifest)
+        guard consumerErrors.isEmpty else { throw .consumers(consumerErrors) }
         var system = SystemRandomNumberGenerator()
         random = SeededGenerator(seed: options.jitterSeed ?? system.next())
         do { loop = try Loop() } catch { throw .startup("cannot create the event loop: \(error)") }
@@ -72,7 +74,7 @@ public final class Supervisor {
     private func makeConsumers() throws(SupervisorError) {
         let mailbox = self.mailbox
         for (index, spec) in manifest.consumers.enumerated() {
-            let consumer = try ConsumerFactory.make(spec)
+            let consumer = try ConsumerFactory.make(spec, manifestFile: manifest.file)
             hosts.append(ConsumerHost(name: spec.name, index: index, consumer: consumer,
                                       capacity: options.consumerQueueCapacity, logger: logger) { completion in
                 mailbox.post(completion)
@@ -102,6 +104,9 @@ public final class Supervisor {
 
     /// Runs until every worker has finished or failed, or until SIGINT/SIGTERM ends the run.
     public func run() -> Outcome {
+        // A closed stdout (`ringmaster run m.yaml | head`) must fail a consumer's write, not
+        // kill the supervisor; libuv gives every child default signal handling back.
+        signal(SIGPIPE, SIG_IGN)
         if cshim_set_child_subreaper() != 0 {
             logger.warning("cannot become a child subreaper; escaped descendants will not be reaped")
         }
@@ -201,14 +206,14 @@ public final class Supervisor {
 
 /// Why a supervisor could not be set up.
 public enum SupervisorError: Error, CustomStringConvertible {
-    /// A consumer's settings are wrong (with the manifest position).
-    case consumer(ManifestError)
+    /// Consumer settings are wrong (with their manifest positions).
+    case consumers([ManifestError])
     /// Something the run needs could not be created.
     case startup(String)
 
     public var description: String {
         switch self {
-        case .consumer(let error): "\(error)"
+        case .consumers(let errors): errors.map(\.description).joined(separator: "\n")
         case .startup(let message): message
         }
     }

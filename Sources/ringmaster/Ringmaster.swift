@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 /// The `ringmaster` command line.
 @main
@@ -13,6 +14,22 @@ struct Ringmaster: ParsableCommand {
         version: "0.1.0",
         subcommands: [Run.self, Validate.self, Demo.self]
     )
+
+    /// Parses and runs like `ParsableCommand.main()`, but usage errors exit 2 (as documented)
+    /// instead of the parser's default 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                Terminal.error(fullMessage(for: error))
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every subcommand that reads a manifest shares.

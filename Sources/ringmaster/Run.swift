@@ -33,7 +33,7 @@ struct Run: ParsableCommand {
             supervisor = try Supervisor(manifest: loaded, logger: logger)
         } catch {
             Terminal.error("\(error)")
-            if case .consumer = error { throw ExitCode(2) }
+            if case .consumers = error { throw ExitCode(2) }
             throw ExitCode(3)
         }
         let outcome = supervisor.run()

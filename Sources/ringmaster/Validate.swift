@@ -1,5 +1,6 @@
 import ArgumentParser
 import Manifest
+import Supervisor
 
 /// `ringmaster validate FILE`: check a manifest and print every error at once.
 struct Validate: ParsableCommand {
@@ -12,8 +13,10 @@ struct Validate: ParsableCommand {
     var manifest: String
 
     func run() throws {
-        do {
+        do throws(ManifestErrors) {
             let loaded = try Manifest.load(path: manifest, resolver: .forCurrentProcess())
+            let consumerErrors = ConsumerFactory.check(loaded)
+            guard consumerErrors.isEmpty else { throw ManifestErrors(consumerErrors) }
             print("\(manifest): valid (\(loaded.workers.count) workers, \(loaded.consumers.count) consumers)")
         } catch {
             for item in error.errors { Terminal.error("\(item)") }

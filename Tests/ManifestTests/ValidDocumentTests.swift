@@ -40,8 +40,8 @@ struct ValidDocumentTests {
             format: .fileEntry, channel: .default, restart: .default, stop: .default,
             to: ["index", "stats"], position: at(8, 3))
         let index = ConsumerSpec(name: "index", plugin: "sqlite", settings: ["path": .string("walk.sqlite")],
-                                 settingPositions: ["path": at(16, 34)], position: at(16, 3))
-        let stats = ConsumerSpec(name: "stats", plugin: "stats", position: at(17, 3))
+                                 settingPositions: ["plugin": at(16, 20), "path": at(16, 34)], position: at(16, 3))
+        let stats = ConsumerSpec(name: "stats", plugin: "stats", settingPositions: ["plugin": at(17, 20)], position: at(17, 3))
         #expect(manifest == Manifest(file: "m.yaml", version: 1, workers: [walker], consumers: [index, stats]))
     }
 
@@ -164,7 +164,8 @@ struct ValidDocumentTests {
         ])
         #expect(sink.settingPositions["count"] == at(9, 12))
         #expect(sink.settingPositions["nested"] == at(15, 13))
-        #expect(sink.settingPositions["plugin"] == nil)
+        #expect(sink.settings["plugin"] == nil, "plugin is not a setting")
+        #expect(sink.settingPositions["plugin"] == at(8, 13), "but its position is kept for plugin errors")
         #expect(sink.error(setting: "count", "must be below 10").description == "m.yaml:9:12: consumers.sink.count must be below 10")
         #expect(sink.error(setting: "absent", "is required").description == "m.yaml:7:3: consumers.sink.absent is required")
     }

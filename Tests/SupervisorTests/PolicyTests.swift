@@ -97,6 +97,17 @@ import Testing
         }
     }
 
+    @Test func cleanExitsUnderAlwaysDoNotSpendTheBudget() {
+        var planner = RestartPlanner(Self.spec(policy: .always, restarts: 2, within: .seconds(60)))
+        var generator = SeededGenerator(seed: 1)
+        for t in 1...10 as ClosedRange<UInt64> {
+            if case .restart = planner.decide(exit: .exited(0), startedAt: 0, now: t * Self.second, using: &generator) {} else {
+                Issue.record("clean exit \(t) under always must restart")
+            }
+        }
+        #expect(planner.recentRestarts.isEmpty)
+    }
+
     @Test func aStableRunResetsTheBackoff() {
         var planner = RestartPlanner(Self.spec(policy: .always, initial: .seconds(1), max: .seconds(60), resetAfter: .seconds(30)))
         var generator = SeededGenerator(seed: 1)

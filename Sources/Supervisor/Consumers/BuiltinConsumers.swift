@@ -4,14 +4,15 @@ import SystemKit
 
 /// `stdout`: one readable line per record, `[worker.instance] payload`, rendered by format.
 final class StdoutConsumer: Consumer {
-    func consume(_ records: [RoutedRecord]) throws {
+    func consume(_ batch: RecordBatch) throws {
+        let prefix = "[\(batch.origin.worker).\(batch.origin.instance)] "
         var out = ""
-        for record in records {
-            out += "[\(record.worker).\(record.instance)] "
-            out += RecordRendering.readable(record.payload, format: record.format)
+        for record in batch.records {
+            out += prefix
+            out += RecordRendering.readable(record.payload, format: batch.origin.format)
             out += "\n"
         }
-        StandardOutput.write(out)
+        try StandardOutput.write(out)
     }
 
     func flush() throws {}
@@ -35,14 +36,14 @@ final class JSONLinesConsumer: Consumer {
 
     deinit { if let descriptor { Glibc.close(descriptor) } }
 
-    func consume(_ records: [RoutedRecord]) throws {
+    func consume(_ batch: RecordBatch) throws {
         var out = ""
-        for record in records {
-            out += RecordRendering.jsonLine(record)
+        for record in batch.records {
+            RecordRendering.jsonLine(record, from: batch.origin, into: &out)
             out += "\n"
         }
         guard let descriptor else {
-            StandardOutput.write(out)
+            try StandardOutput.write(out)
             return
         }
         try writeAll(out, to: descriptor)
@@ -88,15 +89,13 @@ final class StatsConsumer: Consumer {
 
     init(interval: Duration?) { tickInterval = interval }
 
-    func consume(_ records: [RoutedRecord]) throws {
+    func consume(_ batch: RecordBatch) throws {
         let now = MonotonicClock.now()
-        for record in records {
-            update(record.worker) { f in
-                if f.records == 0 { f.first = now }
-                f.records += 1
-                f.bytes += UInt64(record.payload.count)
-                f.last = now
-            }
+        update(batch.origin.worker) { f in
+            if f.records == 0 { f.first = now }
+            f.records += UInt64(batch.records.count)
+            f.bytes += UInt64(batch.payloadBytes)
+            f.last = now
         }
     }
 
@@ -106,7 +105,8 @@ final class StatsConsumer: Consumer {
             update(worker) { if generation > 0 { $0.restarts += 1 } }
         case .exited(let worker, let instance, let reason):
             update(worker) { f in
-                if f.exits.count < 8 { f.exits.append("\(instance): \(reason)") }
+                f.exits.append("\(worker).\(instance) \(reason)")
+                if f.exits.count > 4 { f.exits.removeFirst() }
             }
         }
     }
@@ -119,9 +119,9 @@ final class StatsConsumer: Consumer {
         body(&figures[worker]!)
     }
 
-    func tick() { StandardOutput.write(report(final: false)) }
+    func tick() { try? StandardOutput.write(report(final: false)) }
     func flush() throws {}
-    func close() throws { StandardOutput.write(report(final: true)) }
+    func close() throws { try StandardOutput.write(report(final: true)) }
 
     /// The table: one line per worker.
     func report(final: Bool) -> String {
@@ -131,8 +131,17 @@ final class StatsConsumer: Consumer {
             let seconds = Double(f.last &- f.first) / 1e9
             let rate = seconds > 0 ? Double(f.records) / seconds : 0
             out += "  \(worker): \(f.records) records, \(f.bytes) bytes, \(Int(rate.rounded())) records/s, \(f.restarts) restarts\n"
+            if final && !f.exits.isEmpty { out += "    last exits: \(f.exits.joined(separator: "; "))\n" }
         }
         if order.isEmpty { out += "  (no records)\n" }
         return out
     }
+}
+
+/// `discard`: takes every batch and does nothing with it (for measuring the supervisor itself,
+/// and for workers whose records only need draining).
+final class DiscardConsumer: Consumer {
+    func consume(_ batch: RecordBatch) throws {}
+    func flush() throws {}
+    func close() throws {}
 }

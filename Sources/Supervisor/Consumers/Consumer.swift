@@ -1,24 +1,39 @@
 import Manifest
 import RingChannel
 
-/// One record as a consumer receives it: who sent it, its place in that instance's stream, and
-/// a payload borrowed from the ring (valid only during the `consume` call).
-public struct RoutedRecord {
+/// Where a batch of records comes from: one instance's ring, one generation, one format.
+public struct RecordOrigin: Sendable {
     /// The worker's name from the manifest.
     public let worker: String
     /// The instance index in the worker's pool.
     public let instance: Int
-    /// The instance's generation (restarts) when it committed the record.
+    /// The instance's generation (restarts) when it committed the records.
     public let generation: UInt64
+    /// The worker's declared format.
+    public let format: RecordFormat
+}
+
+/// One record as a consumer receives it: its place in the instance's stream, its type, and a
+/// payload borrowed from the ring (valid only during the `consume` call).
+public struct RoutedRecord {
     /// The instance's data-record count before this one, across restarts: with a resumable
     /// producer, each sequence number is delivered exactly once.
     public let sequence: UInt64
     /// The record type (1...0xEFFF).
     public let type: UInt16
-    /// The worker's declared format.
-    public let format: RecordFormat
     /// The payload, borrowed from the ring; copy what must outlive the call.
     public let payload: UnsafeRawBufferPointer
+}
+
+/// The records one drain took from one ring, in order, with their common origin (kept once per
+/// batch, so routing a record costs no reference counting).
+public struct RecordBatch {
+    /// Who sent every record of the batch.
+    public let origin: RecordOrigin
+    /// The records, in commit order.
+    public let records: [RoutedRecord]
+    /// Payload bytes in the batch.
+    public let payloadBytes: Int
 }
 
 /// What happens to workers, in the order it happens relative to their records.
@@ -32,7 +47,7 @@ public enum WorkerEvent: Sendable {
 /// A consumer of routed records. Each consumer's calls come from one thread of its own, in order.
 public protocol Consumer: AnyObject {
     /// Takes a batch of records. Payloads are valid only during the call.
-    func consume(_ records: [RoutedRecord]) throws
+    func consume(_ batch: RecordBatch) throws
     /// Learns of worker starts and exits (e.g. to count restarts).
     func event(_ event: WorkerEvent)
     /// Called about every `tickInterval` while idle or busy (periodic reports); nil: never.

@@ -13,11 +13,11 @@ public struct BatchTicket: Hashable, Sendable {
 /// that is released only after every one of them has finished with it.
 public final class DeliveryBatch: @unchecked Sendable {
     public let ticket: BatchTicket
-    public let records: [RoutedRecord]
+    public let batch: RecordBatch
 
-    public init(ticket: BatchTicket, records: [RoutedRecord]) {
+    public init(ticket: BatchTicket, batch: RecordBatch) {
         self.ticket = ticket
-        self.records = records
+        self.batch = batch
     }
 }
 
@@ -48,6 +48,8 @@ final class ConsumerHost: @unchecked Sendable {
     private let lock = ConditionLock()
     private var queue: [Work] = []
     private var head = 0
+    /// Batches queued and not yet taken by the consumer thread (the bounded part of the queue).
+    private var queuedBatches = 0
     private var thread: WorkerThread?
 
     init(name: String, index: Int, consumer: any Consumer, capacity: Int = 64, logger: Logger,
@@ -66,12 +68,13 @@ final class ConsumerHost: @unchecked Sendable {
     }
 
     /// Whether a batch submitted now would be accepted.
-    var hasRoom: Bool { lock.withLock { queue.count - head < capacity } }
+    var hasRoom: Bool { lock.withLock { queuedBatches < capacity } }
 
     /// Queues a batch; false when the queue is full (the caller holds the ring back and retries).
     func submit(_ batch: DeliveryBatch) -> Bool {
         lock.withLock {
-            guard queue.count - head < capacity else { return false }
+            guard queuedBatches < capacity else { return false }
+            queuedBatches += 1
             queue.append(.batch(batch))
             lock.broadcast()
             return true
@@ -105,6 +108,7 @@ final class ConsumerHost: @unchecked Sendable {
             }
             let work = queue[head]
             head += 1
+            if case .batch = work { queuedBatches -= 1 }
             if head > 256 && head * 2 > queue.count {
                 queue.removeFirst(head)
                 head = 0
@@ -125,7 +129,7 @@ final class ConsumerHost: @unchecked Sendable {
             switch work {
             case .batch(let batch):
                 var failure: String? = nil
-                do { try consumer.consume(batch.records) } catch { failure = "\(error)" }
+                do { try consumer.consume(batch.batch) } catch { failure = "\(error)" }
                 onComplete(.batch(batch.ticket, consumer: index, error: failure))
             case .event(let event):
                 consumer.event(event)

@@ -11,10 +11,16 @@ public enum RecordRendering {
     public static func jsonValue(_ payload: UnsafeRawBufferPointer, format: RecordFormat, into out: inout String) {
         switch format {
         case .json:
-            if JSONSyntax.isValid(payload) {
-                out += String(decoding: payload, as: UTF8.self)
+            // Copy once: the producer may still change the ring's bytes, so validate and emit the
+            // same copy. Raw CR/LF can only be whitespace between tokens in valid JSON: make them
+            // spaces so the value stays on one line.
+            var copy = Array(payload)
+            let valid = copy.withUnsafeBytes { JSONSyntax.isValid($0) }
+            if valid {
+                for index in copy.indices where copy[index] == 0x0A || copy[index] == 0x0D { copy[index] = 0x20 }
+                out += String(decoding: copy, as: UTF8.self)
             } else {
-                appendJSONString(escapingInvalidUTF8(payload), to: &out)
+                copy.withUnsafeBytes { appendJSONString(escapingInvalidUTF8($0), to: &out) }
             }
         case .text, .fileEntry:
             appendJSONString(escapingInvalidUTF8(payload), to: &out)
@@ -30,7 +36,10 @@ public enum RecordRendering {
     public static func readable(_ payload: UnsafeRawBufferPointer, format: RecordFormat) -> String {
         switch format {
         case .json:
-            return JSONSyntax.isValid(payload) ? escapeControls(String(decoding: payload, as: UTF8.self)) : escapeControls(escapingInvalidUTF8(payload))
+            let copy = Array(payload)
+            return copy.withUnsafeBytes { bytes in
+                JSONSyntax.isValid(bytes) ? escapeControls(String(decoding: bytes, as: UTF8.self)) : escapeControls(escapingInvalidUTF8(bytes))
+            }
         case .text, .fileEntry:
             return escapeControls(escapingInvalidUTF8(payload))
         case .bytes:
@@ -38,14 +47,13 @@ public enum RecordRendering {
         }
     }
 
-    /// A JSON Lines envelope: `{"worker":…,"instance":…,"generation":…,"seq":…,"type":…,"data":…}`.
-    public static func jsonLine(_ record: RoutedRecord) -> String {
-        var out = "{\"worker\":"
-        appendJSONString(record.worker, to: &out)
-        out += ",\"instance\":\(record.instance),\"generation\":\(record.generation),\"seq\":\(record.sequence),\"type\":\(record.type),\"data\":"
-        jsonValue(record.payload, format: record.format, into: &out)
+    /// Appends a JSON Lines envelope: `{"worker":…,"instance":…,"generation":…,"seq":…,"type":…,"data":…}`.
+    public static func jsonLine(_ record: RoutedRecord, from origin: RecordOrigin, into out: inout String) {
+        out += "{\"worker\":"
+        appendJSONString(origin.worker, to: &out)
+        out += ",\"instance\":\(origin.instance),\"generation\":\(origin.generation),\"seq\":\(record.sequence),\"type\":\(record.type),\"data\":"
+        jsonValue(record.payload, format: origin.format, into: &out)
         out += "}"
-        return out
     }
 
     /// Decodes UTF-8, writing each invalid byte as `\xNN` so nothing is silently replaced.

@@ -6,17 +6,22 @@ import SystemKit
 public enum StandardOutput {
     private static let lock = ConditionLock()
 
-    /// Writes `text` completely (retrying short writes and EINTR).
-    public static func write(_ text: String) {
-        lock.withLock {
+    /// Writes `text` completely (retrying short writes and EINTR); throws when standard output
+    /// is gone (EPIPE: SIGPIPE is ignored) or broken.
+    public static func write(_ text: String) throws(SystemError) {
+        let failure: SystemError? = lock.withLock {
             var text = text
-            text.withUTF8 { buffer in
+            return text.withUTF8 { buffer in
                 var offset = 0
                 while offset < buffer.count {
                     let n = Glibc.write(1, buffer.baseAddress! + offset, buffer.count - offset)
-                    if n > 0 { offset += n } else if n == -1 && errno == EINTR { continue } else { return }
+                    if n > 0 { offset += n; continue }
+                    if n == -1 && errno == EINTR { continue }
+                    return SystemError("write", "standard output")
                 }
+                return nil
             }
         }
+        if let failure { throw failure }
     }
 }

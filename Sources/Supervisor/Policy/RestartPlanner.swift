@@ -12,7 +12,7 @@ public enum ExitReason: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .exited(let code): "exit \(code)"
-        case .signaled(let signal): "signal \(signalName(signal))"
+        case .signaled(let signal): signalName(signal)
         case .quarantined(let why): "quarantined: \(why)"
         }
     }
@@ -51,7 +51,6 @@ public struct RestartPlanner: Sendable {
     }
 
     /// Decides what follows an exit at `now` of a run that started at `startedAt`.
-    /// `finishedStream` is true when the instance sent end-of-stream before exiting.
     public mutating func decide<G: RandomNumberGenerator>(
         exit reason: ExitReason, startedAt: UInt64, now: UInt64, using generator: inout G
     ) -> RestartDecision {
@@ -66,6 +65,13 @@ public struct RestartPlanner: Sendable {
         }
         // A run that lasted reset_after counts as stable: the backoff starts over.
         if now &- startedAt >= UInt64(nanoseconds(spec.resetAfter)) { attempt = 0 }
+        if success {
+            // `always` after a clean exit: restart, but a clean exit is no crash loop, so it does
+            // not spend the restart budget.
+            let delay = backoff.delay(after: attempt, using: &generator)
+            attempt += 1
+            return .restart(after: delay, attempt: attempt)
+        }
         let window = UInt64(nanoseconds(spec.budget.within))
         recentRestarts.removeAll { now &- $0 >= window }
         if recentRestarts.count >= spec.budget.restarts {
@@ -92,4 +98,11 @@ public func signalName(_ signal: Int32) -> String {
                                   8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2",
                                   13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM"]
     return names[signal] ?? "signal \(signal)"
+}
+
+/// Formats a delay for the log: `50ms`, `1.5s`.
+func describeDelay(_ duration: Duration) -> String {
+    let seconds = duration.seconds
+    if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+    return "\((seconds * 100).rounded() / 100)s"
 }
