@@ -107,7 +107,7 @@ public struct RingReader: ~Copyable {
     @usableFromInline
     mutating func poison(_ error: RingViolation) { violation = error }
 
-    /// The write-once header block must still say what the creator wrote. Seven plain loads from
+    /// The write-once header block must still say what the creator wrote. Eight plain loads from
     /// a line the producer never writes legitimately, so the check costs next to nothing.
     private func checkHeaderUnchanged() throws(RingViolation) {
         let r = region
@@ -117,6 +117,7 @@ public struct RingReader: ~Copyable {
         try expectUnchanged("data offset", SegmentLayout.dataOffsetOffset, UInt64(r.load32(at: SegmentLayout.dataOffsetOffset)), UInt64(SegmentLayout.dataOffset))
         try expectUnchanged("capacity", SegmentLayout.capacityOffset, r.load64(at: SegmentLayout.capacityOffset), geometry.capacity)
         try expectUnchanged("max record", SegmentLayout.maxRecordOffset, UInt64(r.load32(at: SegmentLayout.maxRecordOffset)), UInt64(geometry.maxRecord))
+        try expectUnchanged("flags", SegmentLayout.flagsOffset, UInt64(r.load32(at: SegmentLayout.flagsOffset)), 0)
         try expectUnchanged("generation", SegmentLayout.generationOffset, r.load64(at: SegmentLayout.generationOffset), generation)
     }
 
@@ -233,6 +234,11 @@ public struct RingReader: ~Copyable {
             throw RingViolation(.flagsSet, field: "flags", segmentOffset: at + 6, position: p,
                                 detail: "flags 0x\(String(flags, radix: 16)) set; v1 defines none")
         }
+        // Nothing may follow end-of-stream, not even a PAD (a producer writes PAD only before a record).
+        if sawEndOfStream {
+            throw RingViolation(.afterEndOfStream, field: "type", segmentOffset: at + 4, position: p,
+                                detail: "record of type \(RecordType(rawValue: type)) follows end-of-stream")
+        }
         if type == RecordType.pad.rawValue {
             let frame = SegmentLayout.frameSize(payloadLength: length)
             guard frame == toEnd else {
@@ -244,10 +250,6 @@ public struct RingReader: ~Copyable {
                                     detail: "PAD of length \(length) runs past tail \(tail)")
             }
             return (toEnd, nil)
-        }
-        if sawEndOfStream {
-            throw RingViolation(.afterEndOfStream, field: "type", segmentOffset: at + 4, position: p,
-                                detail: "record of type \(RecordType(rawValue: type)) follows end-of-stream")
         }
         guard length <= maxRecord else {
             throw RingViolation(.lengthTooLarge, field: "length", segmentOffset: at, position: p,

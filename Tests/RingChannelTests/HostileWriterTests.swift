@@ -10,10 +10,10 @@ enum Corruption: String, CaseIterable, Sendable {
     case tailBehindHead, tailBeyondCapacity, tailMisaligned
     case lengthOverMaxRecord, lengthPastTail, recordCrossesEnd
     case padNotAtEnd, padPastTail
-    case unknownReservedType, endOfStreamWithPayload, heartbeatWithPayload, recordAfterEndOfStream
+    case unknownReservedType, endOfStreamWithPayload, heartbeatWithPayload, recordAfterEndOfStream, padAfterEndOfStream
     case flagsSet
     case magicChanged, versionChanged, capacityChanged, maxRecordChanged, generationChanged
-    case headerSizeChanged, dataOffsetChanged
+    case headerSizeChanged, dataOffsetChanged, headerFlagsChanged
     case headMoved, tailMovedBackwards
 
     /// The violation the reader must report: rule, field and segment offset.
@@ -31,6 +31,7 @@ enum Corruption: String, CaseIterable, Sendable {
         case .endOfStreamWithPayload: (.reservedType, "length", 0x1000)
         case .heartbeatWithPayload: (.reservedType, "length", 0x1000)
         case .recordAfterEndOfStream: (.afterEndOfStream, "type", 0x1008 + 4)
+        case .padAfterEndOfStream: (.afterEndOfStream, "type", 0x1008 + 4)
         case .flagsSet: (.flagsSet, "flags", 0x1006)
         case .magicChanged: (.headerChanged, "magic", 0x0)
         case .versionChanged: (.headerChanged, "version", 0x28)
@@ -39,6 +40,7 @@ enum Corruption: String, CaseIterable, Sendable {
         case .generationChanged: (.headerChanged, "generation", 0x20)
         case .headerSizeChanged: (.headerChanged, "header size", 0x8)
         case .dataOffsetChanged: (.headerChanged, "data offset", 0xC)
+        case .headerFlagsChanged: (.headerChanged, "flags", 0x1C)
         case .headMoved: (.headMoved, "head", 0x100)
         case .tailMovedBackwards: (.tailMovedBack, "tail", 0x80)
         }
@@ -48,7 +50,7 @@ enum Corruption: String, CaseIterable, Sendable {
     var recordsBeforeViolation: Int {
         switch self {
         case .recordCrossesEnd, .padPastTail: 8
-        case .recordAfterEndOfStream: 1
+        case .recordAfterEndOfStream, .padAfterEndOfStream: 1
         default: 0
         }
     }
@@ -104,6 +106,11 @@ enum Corruption: String, CaseIterable, Sendable {
         case .recordAfterEndOfStream:
             try writer.sendReserved(.endOfStream, bytes: [])
             try writer.send(bytes: [1])
+        case .padAfterEndOfStream:
+            // End-of-stream at 0, then a PAD from 8 to the end of the ring.
+            try writer.sendReserved(.endOfStream, bytes: [])
+            raw.writeHeader(at: 8, length: 4096 - 16, type: 0)
+            raw.tail = 4096
         case .flagsSet:
             try writer.send(bytes: sixteen)
             raw.store16(0x0001, 0x1006)
@@ -128,6 +135,9 @@ enum Corruption: String, CaseIterable, Sendable {
         case .dataOffsetChanged:
             try writer.send(bytes: sixteen)
             raw.store32(0, SegmentLayout.dataOffsetOffset)
+        case .headerFlagsChanged:
+            try writer.send(bytes: sixteen)
+            raw.store32(1, SegmentLayout.flagsOffset)
         case .headMoved:
             try writer.send(bytes: sixteen)
             raw.head = 24
