@@ -31,7 +31,7 @@ public struct Producer: ~Copyable {
     /// Attaches to the segment and notifiers named by the environment contract, starts the
     /// lifeline watch, and announces this process in the header.
     public static func attach() throws(ProducerAttachError) -> Producer {
-        try attach(environment: currentEnvironment())
+        try attach(environment: ProcessEnvironment.current())
     }
 
     /// Attaches with explicit environment variables (for tests and embedding).
@@ -121,18 +121,4 @@ public struct Producer: ~Copyable {
         try writer.sendReserved(.endOfStream, bytes: [])
         writer.publish()
     }
-}
-
-/// The process environment as a dictionary, read without Foundation.
-func currentEnvironment() -> [String: String] {
-    var result: [String: String] = [:]
-    var pointer = environ
-    while let entry = pointer.pointee {
-        let text = String(cString: entry)
-        if let equals = text.firstIndex(of: "=") {
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        pointer += 1
-    }
-    return result
 }

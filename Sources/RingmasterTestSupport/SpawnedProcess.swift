@@ -42,7 +42,7 @@ public final class SpawnedProcess: @unchecked Sendable {
         if let stdoutTo { posix_spawn_file_actions_adddup2(&actions, stdoutTo, 1) }
         if let stderrTo { posix_spawn_file_actions_adddup2(&actions, stderrTo, 2) }
 
-        var variables = currentEnvironmentStrings().filter { entry in
+        var variables = ProcessEnvironment.entries().filter { entry in
             guard let equals = entry.firstIndex(of: "=") else { return true }
             return environment[String(entry[..<equals])] == nil
         }
@@ -95,17 +95,6 @@ public final class SpawnedProcess: @unchecked Sendable {
         status = result
         return result
     }
-}
-
-/// `KEY=VALUE` strings of this process's environment.
-public func currentEnvironmentStrings() -> [String] {
-    var result: [String] = []
-    var pointer = environ
-    while let entry = pointer.pointee {
-        result.append(String(cString: entry))
-        pointer += 1
-    }
-    return result
 }
 
 /// The directory holding this executable (`/proc/self/exe`), where the helper programs are built.
