@@ -4,7 +4,7 @@ import Yams
 /// A validated manifest: every worker and consumer with defaults applied, commands resolved,
 /// routes checked.
 ///
-/// Reading rules beyond the schema in DESIGN.md:
+/// Reading rules beyond the schema in docs/MANIFEST.md:
 /// - every error is collected, and all are thrown together in position order (`ManifestErrors`);
 /// - relative `cwd` values and relative command paths resolve against the manifest's directory;
 /// - a worker without `to` is allowed: its records are drained and counted, but go nowhere;

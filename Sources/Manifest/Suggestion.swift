@@ -1,9 +1,9 @@
 /// "Did you mean" for misspelled keys, values and names.
-enum Suggestion {
+public enum Suggestion {
     /// The candidate closest to `word`, if it is close enough to be a likely typo: an edit
     /// distance of at most max(2, length/4), ignoring letter case, `_` and `-`, and less than the
     /// candidate's own length (so `x` does not suggest `to`). Ties go to the earlier candidate.
-    static func closest(to word: String, among candidates: [String]) -> String? {
+    public static func closest(to word: String, among candidates: [String]) -> String? {
         let target = folded(word)
         var best: (name: String, distance: Int)?
         for candidate in candidates where candidate != word {

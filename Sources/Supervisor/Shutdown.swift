@@ -60,7 +60,11 @@ extension Supervisor {
     /// Ends descendants that escaped their worker's process group.
     func killOrphans(signal: CInt = SIGKILL) {
         let known = Set(instances.compactMap { $0.process?.pid })
+        let ownGroup = getpgrp()
         for pid in Orphans.children() where !known.contains(pid) {
+            // An escaped descendant leads its own group (setsid); its children are in it too.
+            let group = getpgid(pid)
+            if group > 0 && group != ownGroup { kill(-group, signal) }
             kill(pid, signal)
             // Reaped by the SIGCHLD watch (or by init once we exit); the loop never waits here.
             var status: CInt = 0

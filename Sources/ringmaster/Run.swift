@@ -10,7 +10,7 @@ struct Run: ParsableCommand {
         discussion: """
             Ends when every worker has finished (batch jobs) or on SIGINT/SIGTERM (a second \
             SIGINT skips the grace period). Exit codes: 0 success; 1 a worker failed; \
-            2 manifest error; 3 the run could not start.
+            2 manifest, consumer or usage error; 3 the run could not start.
             """
     )
 

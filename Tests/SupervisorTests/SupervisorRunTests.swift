@@ -267,11 +267,12 @@ import Testing
         let path = scratch.write("consumers.yaml", """
             version: 1
             workers:
-              w: { command: ringmaster-test-producer, to: [a, b, c] }
+              w: { command: ringmaster-test-producer, to: [a, b, c, d] }
             consumers:
               a: { plugin: sqlite }
               b: { plugin: stats, interval: soon }
               c: { plugin: jsonl, colour: red }
+              d: { plugin: stdot }
             """)
         let validate = try SupervisorRun(scratch, ["validate", path])
         #expect(validate.finish() == .exited(2))
@@ -280,6 +281,7 @@ import Testing
             "\(path):5:16: consumers.a.plugin names an unknown consumer 'sqlite' (built in: stdout, jsonl, stats, discard)",
             "\(path):6:33: consumers.b.interval must be a positive duration such as 5s (got 'soon')",
             "\(path):7:31: consumers.c.colour is not a setting of the jsonl consumer (it takes path)",
+            "\(path):8:16: consumers.d.plugin names an unknown consumer 'stdot' (did you mean 'stdout'? built in: stdout, jsonl, stats, discard)",
         ])
     }
 
@@ -327,6 +329,40 @@ import Testing
         if status == nil { process.kill(SIGKILL) }
         #expect(status == .exited(0), "stderr: \(scratch.read("stderr.txt").suffix(1500))")
         #expect(scratch.read("stderr.txt").contains("consumer out failed"))
+    }
+
+    @Test func escapedDescendantsAndTheirChildrenDieWithTheRun() throws {
+        // A worker that starts a new session (setsid) with children of its own, then exits.
+        let marker = 900_000 + Int(getpid() % 90_000)
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              escaper:
+                command: /bin/sh
+                args: ["-c", "setsid sh -c 'sleep \(marker) & sleep \(marker + 1)' & sleep 0.2; exit 0"]
+                restart: { policy: never }
+            consumers: {}
+            """)
+        #expect(run.finish() == .exited(0))
+        var survivors: [String] = []
+        for _ in 0..<200 {
+            survivors = sleepers(marker)
+            if survivors.isEmpty { break }
+            usleep(10_000)
+        }
+        #expect(survivors.isEmpty, "still running: \(survivors)")
+    }
+
+    /// `sleep N` processes for either marker value, from /proc.
+    private func sleepers(_ marker: Int) -> [String] {
+        let wanted = ["sleep\0\(marker)\0", "sleep\0\(marker + 1)\0"]
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+            guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let text = String(decoding: data, as: UTF8.self)
+            guard wanted.contains(text) else { return false }
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            return !stat.contains(") Z ")
+        }
     }
 
     @Test func invalidManifestIsRejectedWithPositions() throws {

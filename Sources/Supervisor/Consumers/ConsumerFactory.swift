@@ -20,7 +20,7 @@ public enum ConsumerFactory {
     public static func check(_ manifest: Manifest) -> [ManifestError] {
         var errors: [ManifestError] = []
         for spec in manifest.consumers { _ = plan(spec, manifestFile: manifest.file, errors: &errors) }
-        return errors
+        return errors.sorted { $0.position < $1.position }
     }
 
     /// Builds a checked consumer; relative `jsonl` paths resolve against the manifest's directory.
@@ -65,8 +65,9 @@ public enum ConsumerFactory {
             }
             return .stats(interval: interval)
         default:
+            let hint = Suggestion.closest(to: spec.plugin, among: builtins).map { "did you mean '\($0)'? " } ?? ""
             errors.append(spec.error(setting: "plugin",
-                                     "names an unknown consumer '\(spec.plugin)' (built in: \(builtins.joined(separator: ", ")))"))
+                                     "names an unknown consumer '\(spec.plugin)' (\(hint)built in: \(builtins.joined(separator: ", ")))"))
             return nil
         }
     }
