@@ -2,8 +2,12 @@
 #include "cshim.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <sched.h>
+#include <string.h>
 #include <semaphore.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -84,3 +88,49 @@ int cshim_wifexited(int status) { return WIFEXITED(status); }
 int cshim_wexitstatus(int status) { return WEXITSTATUS(status); }
 int cshim_wifsignaled(int status) { return WIFSIGNALED(status); }
 int cshim_wtermsig(int status) { return WTERMSIG(status); }
+
+ssize_t cshim_getdents64(int fd, void *buffer, size_t length) { return getdents64(fd, buffer, length); }
+
+const char *cshim_errno_name(int errnum) { return strerrorname_np(errnum); }
+
+static void cshim_ignore_signal(int signal) { (void)signal; }
+
+static __thread int cshim_timer_state;   /* 0 untried, 1 ready, -1 unavailable */
+static __thread timer_t cshim_timer;
+
+static int cshim_prepare_timer(void) {
+    if (cshim_timer_state != 0) return cshim_timer_state;
+    int signal = SIGRTMIN + 3;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = cshim_ignore_signal;   /* no SA_RESTART: a blocked write returns EINTR */
+    sigemptyset(&action.sa_mask);
+    sigaction(signal, &action, NULL);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signal);
+    pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+    struct sigevent event;
+    memset(&event, 0, sizeof event);
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = signal;
+    event._sigev_un._tid = gettid();
+    cshim_timer_state = timer_create(CLOCK_MONOTONIC, &event, &cshim_timer) == 0 ? 1 : -1;
+    return cshim_timer_state;
+}
+
+ssize_t cshim_write_bounded(int fd, const void *buffer, size_t length, long timeout_ns) {
+    if (cshim_prepare_timer() != 1) return write(fd, buffer, length);
+    struct itimerspec arm;
+    memset(&arm, 0, sizeof arm);
+    arm.it_value.tv_sec = timeout_ns / 1000000000L;
+    arm.it_value.tv_nsec = timeout_ns % 1000000000L;
+    struct itimerspec off;
+    memset(&off, 0, sizeof off);
+    timer_settime(cshim_timer, 0, &arm, NULL);
+    ssize_t n = write(fd, buffer, length);
+    int saved = errno;
+    timer_settime(cshim_timer, 0, &off, NULL);
+    errno = saved;
+    return n;
+}

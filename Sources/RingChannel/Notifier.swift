@@ -39,9 +39,10 @@ public final class EventFD: WakeSignal, @unchecked Sendable {
     /// Adds one to the counter. A full counter (EAGAIN) already means "wake up", so it is not an error.
     ///
     /// O_NONBLOCK lives in the open file description the child shares, so a hostile child can
-    /// clear it and then fill the counter to make this write block. The flag is checked and put
-    /// back before every write; what remains is a child that clears it again in the instant
-    /// between the two calls and also fills the counter (see docs/SUPERVISOR.md, known limits).
+    /// clear it and then fill the counter to make this write block. So the flag is put back
+    /// before every write, and the write itself is bounded: if it still blocks (the child cleared
+    /// the flag again in between), it is interrupted after 10 ms and this throws EINTR, which
+    /// only a tampering child can cause.
     public func signal() throws(SystemError) {
         let flags = fcntl(descriptor.rawValue, F_GETFL)
         if flags >= 0 && flags & O_NONBLOCK == 0 {
@@ -49,10 +50,9 @@ public final class EventFD: WakeSignal, @unchecked Sendable {
         }
         var one: UInt64 = 1
         while true {
-            let n = write(descriptor.rawValue, &one, 8)
+            let n = cshim_write_bounded(descriptor.rawValue, &one, 8, 10_000_000)
             if n == 8 { return }
             let error = Errno.current
-            if error == .interrupted { continue }
             if error == .wouldBlock { return }
             throw SystemError("write(eventfd)", "\(descriptor.rawValue)", errno: error)
         }

@@ -72,6 +72,8 @@ final class Instance {
     var bytesDelivered: UInt64 = 0
     var restarts = 0
 
+    /// Data records in the last drain: the next drain's array starts at this capacity.
+    var lastBatchCount = 0
     var outstanding: [Outstanding] = []
     var firstSerial: UInt64 = 0
     var nextSerial: UInt64 = 0

@@ -175,9 +175,14 @@ extension Supervisor {
     /// The ring broke a rule: kill the worker's group and log what failed. It restarts by policy
     /// on a fresh ring; no other worker is touched.
     func quarantine(_ instance: Instance, _ violation: RingViolation) {
+        quarantine(instance, reason: "\(violation)", metadata: ["field": "\(violation.field)", "kind": "\(violation.kind.rawValue)"])
+    }
+
+    /// Quarantine for misbehaviour outside the ring's bytes (e.g. tampering with a notifier).
+    func quarantine(_ instance: Instance, reason: String, metadata: Logger.Metadata = [:]) {
         guard instance.quarantine == nil else { return }
-        instance.quarantine = "\(violation)"
-        logger.error("quarantining \(instance.label): \(violation)", metadata: ["field": "\(violation.field)", "kind": "\(violation.kind.rawValue)"])
+        instance.quarantine = reason
+        logger.error("quarantining \(instance.label): \(reason)", metadata: metadata)
         if let process = instance.process {
             process.killGroup(.kill)
             process.kill(.kill)

@@ -46,6 +46,8 @@ public final class Supervisor {
     var signals: [SignalWatch] = []
     var readyForPump: Set<Int> = []
     var heldBack: Set<Int> = []
+    /// Storage of finished batches' record arrays, for the next drains.
+    let recordArrays = RecordArrayPool()
     var shuttingDown = false
     var closingConsumers = false
     var closedConsumers = 0
@@ -136,6 +138,9 @@ public final class Supervisor {
     // MARK: completions from consumer threads
 
     private func handleCompletions() {
+        // Batches finished since the last pass are released together, one release (and at most
+        // one wake-up of a waiting producer) per instance rather than one per batch.
+        var finished: Set<Int> = []
         for completion in mailbox.take() {
             switch completion {
             case .batch(let ticket, let consumer, let error):
@@ -145,12 +150,16 @@ public final class Supervisor {
                 }
                 let slot = Int(ticket.serial &- instance.firstSerial)
                 instance.outstanding[slot].remaining -= 1
-                advance(instance)
+                finished.insert(instance.id)
             case .closed(let consumer, let error):
                 if let error { logger.error("consumer \(hosts[consumer].name) failed to close: \(error)") }
                 closedConsumers += 1
-                if closedConsumers == hosts.count { finishLoop() }
             }
+        }
+        for id in finished.sorted() { advance(instances[id]) }
+        if closingConsumers && closedConsumers == hosts.count {
+            finishLoop()
+            return
         }
         // Room may have opened in a queue: try the instances that were held back.
         for id in heldBack { readyForPump.insert(id) }
@@ -161,14 +170,19 @@ public final class Supervisor {
     /// Releases ring space of the batches at the front that every consumer is done with, and
     /// starts a due restart once nothing borrows from the ring.
     func advance(_ instance: Instance) {
+        var releaseThrough: UInt64? = nil
         while let first = instance.outstanding.first, first.remaining == 0 {
-            if let end = first.end, instance.reader.violation == nil {
-                if !instance.reader.release(through: end) {
-                    logger.warning("\(instance.label): cannot wake the producer after releasing ring space")
-                }
-            }
+            if let end = first.end { releaseThrough = end }
             instance.outstanding.removeFirst()
             instance.firstSerial &+= 1
+        }
+        // Ends grow in ring order: one release covers every finished batch at the front.
+        if let end = releaseThrough, instance.reader.violation == nil {
+            if !instance.reader.release(through: end) {
+                // Only a producer that cleared O_NONBLOCK on the shared eventfd and filled its
+                // counter makes the (bounded) wake-up write fail.
+                quarantine(instance, reason: "space-free eventfd could not be written: the worker cleared O_NONBLOCK and filled the counter")
+            }
         }
         if instance.outstanding.isEmpty {
             if instance.restartDue { restartNow(instance) }

@@ -7,8 +7,8 @@ import RingmasterTestSupport
 /// every record with `RecordChecker`. Each returns the checker; the caller compares it with the
 /// producer's report.
 enum Consumers {
-    /// Drains the ring with the supervisor's own reader (every check of DESIGN.md "The supervisor
-    /// trusts nothing in the segment" included), releasing after each drain and sleeping on
+    /// Drains the ring with the supervisor's own reader (every check of docs/PROTOCOL.md §10
+    /// "What the reader checks" included), releasing after each drain and sleeping on
     /// data-ready when it is empty. The end-of-stream record ends the case.
     static func ring(_ channel: Channel, size: Int, child: SpawnedProcess) throws -> RecordChecker {
         var reader = channel.makeReader()

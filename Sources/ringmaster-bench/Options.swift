@@ -46,6 +46,12 @@ enum Transport: String, CaseIterable, Sendable {
 /// Bytes a batched stream producer hands to one `write`.
 let streamWriteBytes = 64 << 10
 
+/// The parts of the output: the transport table, and the supervisor's section after it.
+enum Section: String, CaseIterable {
+    case table
+    case supervisor
+}
+
 /// What the parent was asked to measure.
 struct BenchOptions {
     var seconds = 0.5
@@ -53,17 +59,21 @@ struct BenchOptions {
     var sizes = [16, 64, 1024, 64 << 10]
     var transports = Transport.allCases
     var ringCapacity: UInt64 = 1 << 20
+    var sections = Section.allCases
 
     static let usage = """
         usage: ringmaster-bench [--seconds S] [--repeats N] [--sizes 16,64,1024,65536]
                                 [--only ring-batched,unix-batched,...] [--ring-capacity BYTES]
+                                [--sections table,supervisor]
 
         Measures, in one run and side by side, two processes pinned to different CPUs moving records
         through the ring (publishing per record and per batch), a pipe (one write per record, and 64 KiB
         writes), a Unix stream socket (64 KiB writes) and a single-slot handoff with two eventfds, plus
         single-core memcpy as the ceiling. Each case runs N times for S seconds; the best run counts.
-        Every run is verified (count, order, checksum). Exit status: 0 when every run verified,
-        1 when a run failed or could not be measured, 2 on a usage error.
+        Every run is verified (count, order, checksum). Then the supervisor's section: restart latency
+        of `ringmaster run` against a bare posix_spawn, records/s through the supervisor against the
+        ring alone (64 B), and the supervisor's context switches while idle. Exit status: 0 when
+        every run verified, 1 when a run failed or could not be measured, 2 on a usage error.
 
         transports: \(Transport.allCases.map(\.rawValue).joined(separator: ", "))
         """
@@ -95,6 +105,11 @@ struct BenchOptions {
                 let chosen = names.compactMap(Transport.init(rawValue:))
                 guard chosen.count == names.count, !chosen.isEmpty else { usageError("--only takes transports from: \(Transport.allCases.map(\.rawValue).joined(separator: ", "))") }
                 options.transports = Transport.allCases.filter(chosen.contains)
+            case "--sections":
+                let names = value.split(separator: ",").map(String.init)
+                let chosen = names.compactMap(Section.init(rawValue:))
+                guard chosen.count == names.count, !chosen.isEmpty else { usageError("--sections takes table, supervisor or both") }
+                options.sections = Section.allCases.filter(chosen.contains)
             case "--ring-capacity":
                 guard let capacity = UInt64(value), capacity >= 1 << 19, capacity & (capacity - 1) == 0 else {
                     usageError("--ring-capacity must be a power of two ≥ 524288 (a 64 KiB record needs capacity/8 ≥ 64 KiB)")

@@ -68,7 +68,7 @@ enum ProducerRole {
 
     /// Zero copy: each record is filled in place between `reserve` and `commit`. Per record, every
     /// commit publishes `tail`; batched, `batch { }` publishes at its end and every `publishThreshold` bytes.
-    private static func produceRing(_ writer: inout RingWriter, batched: Bool, filler: inout RecordFiller,
+    static func produceRing(_ writer: inout RingWriter, batched: Bool, filler: inout RecordFiller,
                                     chunk: Int, deadline: UInt64) throws(RingWriteError) {
         let size = filler.size
         repeat {

@@ -8,8 +8,13 @@ import Glibc
 import RingChannel
 
 let arguments = CommandLine.arguments
-if arguments.count > 2, arguments[1] == "--role", arguments[2] == "producer" {
-    ProducerRole.run(ProducerOptions.parse(arguments.dropFirst(3)))
+if arguments.count > 2, arguments[1] == "--role" {
+    switch arguments[2] {
+    case "producer": ProducerRole.run(ProducerOptions.parse(arguments.dropFirst(3)))
+    case "restart-worker": SupervisedRoles.restartWorker(arguments.dropFirst(3))
+    case "supervised-producer": SupervisedRoles.supervisedProducer(arguments.dropFirst(3))
+    default: usageError("unknown role \(arguments[2])")
+    }
 }
 
 let options = BenchOptions.parse(arguments.dropFirst())
@@ -34,27 +39,46 @@ print("ringmaster-bench: \(placement); ring \(ringKiB) KiB (max record \(ringKiB
 print("each case: best of \(options.repeats) run(s) of \(Report.fixed(options.seconds, 2)) s; every run verified (count, order, checksum); MB = 10^6 bytes of payload")
 print("the ÷ columns: the ring's records/s divided by that row's, at the same record size")
 print("")
-print(Report.header)
-for size in options.sizes {
-    // Rounds interleave the transports, so a burst of load from elsewhere on a shared machine
-    // lands on one run of several cases rather than on every run of one case.
-    for _ in 0..<options.repeats {
-        for transport in options.transports {
-            do {
-                report.add(try runner.run(transport, size: size))
-            } catch {
-                failures.append("\(transport.rawValue), \(Report.sizeLabel(size)): \(error)")
+if options.sections.contains(.table) {
+    print(Report.header)
+    for size in options.sizes {
+        // Rounds interleave the transports, so a burst of load from elsewhere on a shared machine
+        // lands on one run of several cases rather than on every run of one case.
+        for _ in 0..<options.repeats {
+            for transport in options.transports {
+                do {
+                    report.add(try runner.run(transport, size: size))
+                } catch {
+                    failures.append("\(transport.rawValue), \(Report.sizeLabel(size)): \(error)")
+                }
             }
         }
+        for transport in options.transports { print(report.row(transport, size)) }
+        print("")
     }
-    for transport in options.transports { print(report.row(transport, size)) }
-    print("")
+
+    let (lines, met, measured) = report.targetLines()
+    print("targets (ratios of records/s measured in this run):")
+    for line in lines { print("  " + line) }
+    print("\(met) of \(measured) measured targets met")
 }
 
-let (lines, met, measured) = report.targetLines()
-print("targets (ratios of records/s measured in this run):")
-for line in lines { print("  " + line) }
-print("\(met) of \(measured) measured targets met")
+if options.sections.contains(.supervisor) {
+    if options.sections.contains(.table) { print("") }
+    do {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        var section = SupervisorReport(cases: SupervisorCases(options: options, runner: runner, scratch: scratch), childCPU: childCPU)
+        section.measure()
+        let (lines, met, measured) = section.lines()
+        for line in lines { print(line) }
+        print("\(met) of \(measured) measured supervisor targets met")
+        failures += section.failures.map { "supervisor: " + $0 }
+    } catch {
+        failures.append("supervisor: \(error)")
+    }
+}
+
 if !failures.isEmpty {
     print("")
     print("FAILED runs (\(failures.count)):")

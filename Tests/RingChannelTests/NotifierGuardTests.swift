@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 import RingChannel
 import Synchronization
@@ -65,5 +66,28 @@ final class Thread: @unchecked Sendable {
             return nil
         }, context)
         pthread_detach(handle)
+    }
+}
+
+/// The bounded write under the notifier: a write that would block is interrupted.
+@Suite struct BoundedWriteTests {
+    @Test func aBlockingWriteIntoAFullEventfdIsInterrupted() throws {
+        let eventfd = try EventFD()
+        let fd = eventfd.descriptor.rawValue
+        #expect(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0)
+        var nearlyFull: UInt64 = 0xFFFF_FFFF_FFFF_FFFE
+        #expect(write(fd, &nearlyFull, 8) == 8)
+        var one: UInt64 = 1
+        let n = cshim_write_bounded(fd, &one, 8, 20_000_000)
+        let error = Errno.current
+        #expect(n == -1)
+        #expect(error == .interrupted)
+    }
+
+    @Test func aWriteThatFitsIsUnaffected() throws {
+        let eventfd = try EventFD()
+        var one: UInt64 = 1
+        #expect(cshim_write_bounded(eventfd.descriptor.rawValue, &one, 8, 20_000_000) == 8)
+        #expect(try eventfd.consume())
     }
 }

@@ -105,10 +105,26 @@ int cshim_allowed_cpu_count(void);
 /// never inherit them. -1 and errno on failure.
 int cshim_pipe_cloexec(int fds[2]);
 
+// ---- directories (the walker) ----
+/// getdents64(fd, buffer, length): raw `struct linux_dirent64` records (d_ino u64, d_off s64,
+/// d_reclen u16, d_type u8, NUL-terminated d_name), declared by glibc only under _GNU_SOURCE.
+/// Returns the bytes read, 0 at the end of the directory, -1 and errno on failure.
+ssize_t cshim_getdents64(int fd, void *buffer, size_t length);
+/// The symbolic name of an errno value ("EACCES" for 13; strerrorname_np), NULL when unknown.
+const char *cshim_errno_name(int errnum);
+
 // ---- wait status macros ----
 int cshim_wifexited(int status);
 int cshim_wexitstatus(int status);
 int cshim_wifsignaled(int status);
 int cshim_wtermsig(int status);
+
+// ---- a write that cannot hang ----
+/// write(fd, buffer, length), interrupted after `timeout_ns` if it blocks: a per-thread
+/// CLOCK_MONOTONIC timer sends this thread a real-time signal whose handler does nothing (no
+/// SA_RESTART), so a blocked write returns -1 with EINTR. For writes into descriptors another,
+/// untrusted process shares (it can clear O_NONBLOCK). Falls back to a plain write when no timer
+/// can be made.
+ssize_t cshim_write_bounded(int fd, const void *buffer, size_t length, long timeout_ns);
 
 #endif

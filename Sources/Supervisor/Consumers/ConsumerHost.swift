@@ -15,10 +15,22 @@ public final class DeliveryBatch: @unchecked Sendable {
     public let ticket: BatchTicket
     public let batch: RecordBatch
 
+    /// Where the records array goes when the last holder lets go (nil: freed).
+    private let pool: RecordArrayPool?
+
     public init(ticket: BatchTicket, batch: RecordBatch) {
         self.ticket = ticket
         self.batch = batch
+        pool = nil
     }
+
+    init(ticket: BatchTicket, batch: RecordBatch, recycleInto pool: RecordArrayPool) {
+        self.ticket = ticket
+        self.batch = batch
+        self.pool = pool
+    }
+
+    deinit { pool?.recycle(batch.records) }
 }
 
 /// Runs one consumer on a thread of its own behind a bounded queue.
@@ -46,7 +58,9 @@ final class ConsumerHost: @unchecked Sendable {
     private let onComplete: @Sendable (Completion) -> Void
     private let logger: Logger
     private let lock = ConditionLock()
-    private var queue: [Work] = []
+    /// Entries from `head` on are waiting; taken ones are nil, so a finished batch (its records
+    /// array, its hold on the instance's accounting) is let go as soon as it is consumed.
+    private var queue: [Work?] = []
     private var head = 0
     /// Batches queued and not yet taken by the consumer thread (the bounded part of the queue).
     private var queuedBatches = 0
@@ -106,10 +120,14 @@ final class ConsumerHost: @unchecked Sendable {
                 if let deadline, MonotonicClock.now() >= deadline { return nil }
                 lock.wait(until: deadline)
             }
-            let work = queue[head]
+            let work = queue[head]!
+            queue[head] = nil
             head += 1
             if case .batch = work { queuedBatches -= 1 }
-            if head > 256 && head * 2 > queue.count {
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 256 && head * 2 > queue.count {
                 queue.removeFirst(head)
                 head = 0
             }

@@ -7,7 +7,8 @@ import RingChannel
 /// Payload bytes are untrusted: everything here works on the borrowed buffer's own length.
 public enum RecordRendering {
     /// The payload as a JSON value: `json` passes valid JSON through (and wraps invalid JSON as a
-    /// string), `text` becomes a JSON string with invalid UTF-8 escaped, `bytes` becomes base64.
+    /// string), `text` becomes a JSON string with invalid UTF-8 escaped, `bytes` becomes base64,
+    /// `file-entry` becomes an object (`FileEntryRendering`).
     public static func jsonValue(_ payload: UnsafeRawBufferPointer, format: RecordFormat, into out: inout String) {
         switch format {
         case .json:
@@ -22,8 +23,10 @@ public enum RecordRendering {
             } else {
                 copy.withUnsafeBytes { appendJSONString(escapingInvalidUTF8($0), to: &out) }
             }
-        case .text, .fileEntry:
+        case .text:
             appendJSONString(escapingInvalidUTF8(payload), to: &out)
+        case .fileEntry:
+            FileEntryRendering.appendJSON(payload, into: &out)
         case .bytes:
             out += "\""
             out += Base64.encode(payload)
@@ -40,8 +43,10 @@ public enum RecordRendering {
             return copy.withUnsafeBytes { bytes in
                 JSONSyntax.isValid(bytes) ? escapeControls(String(decoding: bytes, as: UTF8.self)) : escapeControls(escapingInvalidUTF8(bytes))
             }
-        case .text, .fileEntry:
+        case .text:
             return escapeControls(escapingInvalidUTF8(payload))
+        case .fileEntry:
+            return FileEntryRendering.readable(payload)
         case .bytes:
             return Base64.encode(payload)
         }
