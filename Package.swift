@@ -5,6 +5,7 @@ let package = Package(
     name: "Ringmaster",
     products: [
         .executable(name: "ringmaster", targets: ["ringmaster"]),
+        .executable(name: "ringmaster-walk", targets: ["ringmaster-walk"]),
         .library(name: "RingChannel", targets: ["RingChannel"]),
         .library(name: "RingmasterProducer", targets: ["RingmasterProducer"]),
     ],
@@ -53,6 +54,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The reference producer: a sorted, resumable, shardable file-tree walker (file-entry records).
+        .executableTarget(name: "ringmaster-walk", dependencies: ["RingmasterProducer", "RingChannel", "SystemKit", "CShim"]),
         // Test helper: numbered, checksummed records with crash, exit, sleep and resume switches.
         .executableTarget(name: "ringmaster-test-producer", dependencies: ["RingmasterProducer", "RingmasterTestSupport"]),
         // Shared by the tests, the test producer and the benchmark: record codec, process spawning.
@@ -65,6 +68,8 @@ let package = Package(
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "LoopKitTests", dependencies: ["LoopKit", "SystemKit"]),
+        // ringmaster-walk through `ringmaster run`, compared with find(1); the file-entry decoder.
+        .testTarget(name: "WalkTests", dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport"]),
         .testTarget(
             name: "SupervisorTests",
             dependencies: ["Supervisor", "Manifest", "RingChannel", "RingmasterTestSupport"]

@@ -75,9 +75,10 @@ public enum FileEntryRendering {
         }
         out += "{\"path\":"
         record.path.withUnsafeBytes { bytes in
-            let text = RecordRendering.escapingInvalidUTF8(bytes)
-            RecordRendering.appendJSONString(text, to: &out)
-            if !isValidUTF8(bytes) {
+            if isValidUTF8(bytes) {
+                appendJSONString(utf8: bytes, to: &out)
+            } else {
+                RecordRendering.appendJSONString(RecordRendering.escapingInvalidUTF8(bytes), to: &out)
                 out += ",\"path_b64\":\""
                 out += Base64.encode(bytes)
                 out += "\""
@@ -149,6 +150,28 @@ public enum FileEntryRendering {
     static func octalMode(_ mode: UInt32) -> String {
         let digits = String(mode & 0o7777, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// `RecordRendering.appendJSONString` for bytes known to be valid UTF-8, byte by byte: the
+    /// same escapes, without a trip through `String` per scalar (paths can be long and many).
+    static func appendJSONString(utf8 bytes: UnsafeRawBufferPointer, to out: inout String) {
+        let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+        var escaped: [UInt8] = []
+        escaped.reserveCapacity(bytes.count + 2)
+        escaped.append(UInt8(ascii: "\""))
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\""): escaped += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): escaped += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: escaped += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: escaped += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: escaped += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20: escaped += Array("\\u00".utf8) + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
+            default: escaped.append(byte)
+            }
+        }
+        escaped.append(UInt8(ascii: "\""))
+        out += String(decoding: escaped, as: UTF8.self)
     }
 
     private static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
