@@ -18,10 +18,10 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
-# The main job. Until the supervisor lands it is the ring demo: a producer process streams
-# records through a shared-memory ring to this process, which verifies and counts them.
+# The main job: the supervisor runs a pool of two file walkers over /usr (examples/walk.yaml)
+# and prints the stats consumer's summary when the walk ends. `ringmaster demo` is the ring demo.
 run: build
-	$(BIN)/ringmaster demo
+	$(BIN)/ringmaster run examples/walk.yaml
 
 # Tests run against a release build: the multi-process tests move millions of records, and the
 # helper programs they spawn are built beside the test binary.

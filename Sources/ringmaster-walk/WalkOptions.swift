@@ -37,7 +37,7 @@ struct WalkOptions: Equatable {
                                   slash), and everything below them; repeatable
           --no-stat               names and types only, from the directory entries
           --checkpoint-every N    records between checkpoint tokens (default 4096)
-          --split-depth N         pool sharding depth (default 2; see docs/PROTOCOL.md)
+          --split-depth N         pool sharding depth (default 2; see docs/WALKER.md)
           --stat-threads N        helper threads that stat big directories in parallel
                                   (default: CPUs per instance − 1, at most 3; 0 = none)
           -h, --help              this text
