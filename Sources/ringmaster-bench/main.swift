@@ -36,10 +36,10 @@ var report = Report()
 var failures: [String] = []
 let ringKiB = options.ringCapacity >> 10
 print("ringmaster-bench: \(placement); ring \(ringKiB) KiB (max record \(ringKiB / 8) KiB), memfd + eventfd pair")
-print("each case: best of \(options.repeats) run(s) of \(Report.fixed(options.seconds, 2)) s; every run verified (count, order, checksum); MB = 10^6 bytes of payload")
-print("the ÷ columns: the ring's records/s divided by that row's, at the same record size")
-print("")
 if options.sections.contains(.table) {
+    print("each case: best of \(options.repeats) run(s) of \(Report.fixed(options.seconds, 2)) s; every run verified (count, order, checksum); MB = 10^6 bytes of payload")
+    print("the ÷ columns: the ring's records/s divided by that row's, at the same record size")
+    print("")
     print(Report.header)
     for size in options.sizes {
         // Rounds interleave the transports, so a burst of load from elsewhere on a shared machine
@@ -64,7 +64,7 @@ if options.sections.contains(.table) {
 }
 
 if options.sections.contains(.supervisor) {
-    if options.sections.contains(.table) { print("") }
+    print("")
     do {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }

@@ -38,6 +38,10 @@ public final class DeliveryBatch: @unchecked Sendable {
 /// The loop thread submits work and never waits: when the queue is full, `submit` says so and the
 /// loop stops draining the rings routed here, which backs pressure up to their producers.
 /// Completions are reported through `onComplete`, called on the consumer's thread.
+///
+/// Wake-ups are sent after the mutex is released: a consumer thread woken while the loop still
+/// holds it (on the loop's CPU, it runs at once) would only block on the mutex and switch back.
+/// The waiter re-checks the queue under the mutex, so no wake-up is lost.
 final class ConsumerHost: @unchecked Sendable {
     enum Work {
         case batch(DeliveryBatch)
@@ -86,29 +90,26 @@ final class ConsumerHost: @unchecked Sendable {
 
     /// Queues a batch; false when the queue is full (the caller holds the ring back and retries).
     func submit(_ batch: DeliveryBatch) -> Bool {
-        lock.withLock {
+        let accepted = lock.withLock {
             guard queuedBatches < capacity else { return false }
             queuedBatches += 1
             queue.append(.batch(batch))
-            lock.broadcast()
             return true
         }
+        if accepted { lock.broadcast() }
+        return accepted
     }
 
     /// Queues an event (always accepted: events are few and small).
     func submit(event: WorkerEvent) {
-        lock.withLock {
-            queue.append(.event(event))
-            lock.broadcast()
-        }
+        lock.withLock { queue.append(.event(event)) }
+        lock.broadcast()
     }
 
     /// Asks the consumer to flush and close after everything queued; `onComplete(.closed)` follows.
     func close() {
-        lock.withLock {
-            queue.append(.close)
-            lock.broadcast()
-        }
+        lock.withLock { queue.append(.close) }
+        lock.broadcast()
     }
 
     /// Waits for the thread to end (after `close` completed).
