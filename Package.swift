@@ -8,6 +8,15 @@ let package = Package(
         .executable(name: "ringmaster-walk", targets: ["ringmaster-walk"]),
         .library(name: "RingChannel", targets: ["RingChannel"]),
         .library(name: "RingmasterProducer", targets: ["RingmasterProducer"]),
+        // What a Swift consumer plugin links (statically): the protocol, the C table builder,
+        // the shared rendering. See docs/PLUGINS.md.
+        .library(name: "RingmasterConsumerKit", targets: ["RingmasterConsumerKit", "RingmasterRendering"]),
+        // The built-in consumers, each a plugin behind the C ABI. SwiftPM writes them beside the
+        // binaries as lib<name>.so, where `plugin: <name>` finds them.
+        .library(name: "stdout", type: .dynamic, targets: ["StdoutPlugin"]),
+        .library(name: "jsonl", type: .dynamic, targets: ["JSONLinesPlugin"]),
+        .library(name: "stats", type: .dynamic, targets: ["StatsPlugin"]),
+        .library(name: "discard", type: .dynamic, targets: ["DiscardPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,10 +46,23 @@ let package = Package(
         ),
         // The only code that touches libuv handles: Loop, ChildProcess, Timer, SignalWatch, FDWatch, Async.
         .target(name: "LoopKit", dependencies: ["CLibUV", "CShim", "SystemKit"]),
-        // Pools, restarts, routing, shutdown; built-in consumers (in-process until the plugin ABI).
+        // The consumer plugin ABI: the one C header shared by the host and every plugin.
+        .systemLibrary(name: "CRingmasterConsumer", path: "Plugins/include"),
+        // Payload rendering by format (readable lines, JSON Lines, file-entry), linked into the
+        // plugins that print records and into the host for its log lines.
+        .target(name: "RingmasterRendering", dependencies: ["CShim"], path: "Plugins/Rendering"),
+        // A Swift plugin is a type conforming to `RingmasterConsumer` plus one export line.
+        .target(name: "RingmasterConsumerKit", dependencies: ["CRingmasterConsumer", "RingmasterRendering"],
+                path: "Plugins/ConsumerKit"),
+        .target(name: "StdoutPlugin", dependencies: ["RingmasterConsumerKit", "RingmasterRendering"], path: "Plugins/stdout"),
+        .target(name: "JSONLinesPlugin", dependencies: ["RingmasterConsumerKit", "RingmasterRendering"], path: "Plugins/jsonl"),
+        .target(name: "StatsPlugin", dependencies: ["RingmasterConsumerKit"], path: "Plugins/stats"),
+        .target(name: "DiscardPlugin", dependencies: ["RingmasterConsumerKit"], path: "Plugins/discard"),
+        // Pools, restarts, routing, shutdown; consumers through the plugin ABI (dlopen).
         .target(
             name: "Supervisor",
-            dependencies: ["Manifest", "LoopKit", "RingChannel", "CShim", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Manifest", "LoopKit", "RingChannel", "CShim", "CRingmasterConsumer", "RingmasterRendering",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "ringmaster",
@@ -69,10 +91,17 @@ let package = Package(
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "LoopKitTests", dependencies: ["LoopKit", "SystemKit"]),
         // ringmaster-walk through `ringmaster run`, compared with find(1); the file-entry decoder.
-        .testTarget(name: "WalkTests", dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport"]),
+        .testTarget(name: "WalkTests", dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterRendering"]),
         .testTarget(
             name: "SupervisorTests",
-            dependencies: ["Supervisor", "Manifest", "RingChannel", "RingmasterTestSupport"]
+            dependencies: ["Supervisor", "Manifest", "RingChannel", "RingmasterTestSupport", "RingmasterRendering"]
+        ),
+        // The plugin ABI: loading rules, version and symbol checks, consume errors (C test plugins
+        // built by the tests with cc), the C example.
+        .testTarget(
+            name: "PluginTests",
+            dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterConsumerKit"],
+            exclude: ["CPlugins"]
         ),
     ]
 )

@@ -82,6 +82,10 @@ int cshim_allowed_cpu_count(void) {
     return CPU_COUNT(&set);
 }
 
+int cshim_get_affinity(void *mask, size_t size) { return sched_getaffinity(0, size, (cpu_set_t *)mask); }
+
+int cshim_set_affinity(const void *mask, size_t size) { return sched_setaffinity(0, size, (const cpu_set_t *)mask); }
+
 int cshim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int cshim_wifexited(int status) { return WIFEXITED(status); }

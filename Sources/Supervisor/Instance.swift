@@ -44,7 +44,7 @@ final class Instance {
     let worker: WorkerSpec
     let index: Int
     /// Consumers this instance's records go to (indexes into the supervisor's hosts).
-    let routes: [Int]
+    var routes: [Int]
     let label: String
 
     var state: State = .idle

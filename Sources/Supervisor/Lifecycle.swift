@@ -134,7 +134,8 @@ extension Supervisor {
         let reason = instance.quarantine.map { .quarantined($0) } ?? instance.exitReason ?? .exited(0)
         // After the final drain, so consumers see the exit after the dead process's last records.
         for route in instance.routes {
-            hosts[route].submit(event: .exited(worker: instance.worker.name, instance: instance.index, reason: reason))
+            hosts[route].submit(event: .exited(worker: instance.worker.name, instance: instance.index,
+                                               generation: instance.generation, reason: reason))
         }
         if shuttingDown {
             instance.state = .stopped

@@ -1,6 +1,7 @@
 import LoopKit
 import Logging
 import RingChannel
+import RingmasterRendering
 
 extension Supervisor {
     /// Queues an instance for a drain turn on the next pass of the loop.

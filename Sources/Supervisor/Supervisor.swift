@@ -17,6 +17,9 @@ public final class Supervisor {
         case success = 0
         /// A worker used up its restart budget (or failed under `never`).
         case workerFailed = 1
+        /// Every worker finished, but a consumer stopped after an error (its `on_error`), so
+        /// records routed to it after that were not delivered to it.
+        case consumerStopped = 4
         /// The run could not start (a ring, a consumer, the loop).
         case startupFailed = 3
     }
@@ -29,6 +32,8 @@ public final class Supervisor {
         public var consumerQueueCapacity = 64
         /// Seed for restart jitter (nil: the system RNG).
         public var jitterSeed: UInt64?
+        /// Where plugins are looked for (nil: beside the binary and `RINGMASTER_PLUGIN_PATH`).
+        public var pluginLocator: PluginLocator?
 
         public init() {}
     }
@@ -52,6 +57,8 @@ public final class Supervisor {
     var closingConsumers = false
     var closedConsumers = 0
     var failed = false
+    /// A consumer stopped after an error (its route no longer gets records).
+    var consumerStopped = false
     var random: SeededGenerator
 
     /// Prepares a run: the loop, the consumers, a channel per instance. Nothing starts yet.
@@ -59,7 +66,7 @@ public final class Supervisor {
         self.manifest = manifest
         self.options = options
         self.logger = logger
-        let consumerErrors = ConsumerFactory.check(manifest)
+        let consumerErrors = ConsumerFactory.check(manifest, locator: options.pluginLocator)
         guard consumerErrors.isEmpty else { throw .consumers(consumerErrors) }
         var system = SystemRandomNumberGenerator()
         random = SeededGenerator(seed: options.jitterSeed ?? system.next())
@@ -70,14 +77,27 @@ public final class Supervisor {
             logger.info("removed stale shared-memory names of dead supervisors", metadata: ["names": "\(swept.removed)"])
         }
         try makeConsumers()
-        try makeInstances()
+        do {
+            try makeInstances()
+        } catch {
+            hosts.forEach { $0.closeWithoutThread() }
+            throw error
+        }
     }
 
     private func makeConsumers() throws(SupervisorError) {
         let mailbox = self.mailbox
+        let locator = options.pluginLocator ?? .forCurrentProcess(manifestFile: manifest.file)
         for (index, spec) in manifest.consumers.enumerated() {
-            let consumer = try ConsumerFactory.make(spec, manifestFile: manifest.file)
-            hosts.append(ConsumerHost(name: spec.name, index: index, consumer: consumer,
+            let (consumer, policy): (PluginConsumer, ConsumerErrorPolicy)
+            do {
+                (consumer, policy) = try ConsumerFactory.make(spec, locator: locator, logger: logger)
+            } catch {
+                // The ones already created are closed on this thread: no call follows a failed start.
+                hosts.forEach { $0.closeWithoutThread() }
+                throw error
+            }
+            hosts.append(ConsumerHost(name: spec.name, index: index, consumer: consumer, errorPolicy: policy,
                                       capacity: options.consumerQueueCapacity, logger: logger) { completion in
                 mailbox.post(completion)
             })
@@ -132,7 +152,7 @@ public final class Supervisor {
         loop.run()
         hosts.forEach { $0.join() }
         for instance in instances { instance.dataWatch?.close() }
-        return failed ? .workerFailed : .success
+        return failed ? .workerFailed : consumerStopped ? .consumerStopped : .success
     }
 
     // MARK: completions from consumer threads
@@ -151,6 +171,13 @@ public final class Supervisor {
                 let slot = Int(ticket.serial &- instance.firstSerial)
                 instance.outstanding[slot].remaining -= 1
                 finished.insert(instance.id)
+            case .stopped(let consumer, let ticket, let error):
+                let instance = instances[ticket.instance]
+                logger.error("consumer \(hosts[consumer].name) failed on a batch from \(instance.label): \(error)")
+                stopRoute(to: consumer)
+                let slot = Int(ticket.serial &- instance.firstSerial)
+                instance.outstanding[slot].remaining -= 1
+                finished.insert(instance.id)
             case .closed(let consumer, let error):
                 if let error { logger.error("consumer \(hosts[consumer].name) failed to close: \(error)") }
                 closedConsumers += 1
@@ -165,6 +192,13 @@ public final class Supervisor {
         for id in heldBack { readyForPump.insert(id) }
         heldBack.removeAll()
         if !readyForPump.isEmpty { pumpAsync.send() }
+    }
+
+    /// Routes nothing more to a consumer that stopped after an error; the run will exit 4.
+    private func stopRoute(to consumer: Int) {
+        consumerStopped = true
+        logger.error("consumer \(hosts[consumer].name) stopped after an error: records are no longer routed to it")
+        for instance in instances { instance.routes.removeAll { $0 == consumer } }
     }
 
     /// Releases ring space of the batches at the front that every consumer is done with, and

@@ -46,10 +46,12 @@ enum Transport: String, CaseIterable, Sendable {
 /// Bytes a batched stream producer hands to one `write`.
 let streamWriteBytes = 64 << 10
 
-/// The parts of the output: the transport table, and the supervisor's section after it.
+/// The parts of the output: the transport table, the supervisor's section after it, and the
+/// walker's (the whole path against find and fd).
 enum Section: String, CaseIterable {
     case table
     case supervisor
+    case walk
 }
 
 /// What the parent was asked to measure.
@@ -60,11 +62,17 @@ struct BenchOptions {
     var transports = Transport.allCases
     var ringCapacity: UInt64 = 1 << 20
     var sections = Section.allCases
+    /// The walk section: timed runs per case and tree (the median counts), the generated tree's
+    /// size, and the trees (`generated` or a path).
+    var walkRuns = 5
+    var walkEntries = 200_000
+    var walkTrees = [WalkReport.generatedName, "/usr"]
 
     static let usage = """
         usage: ringmaster-bench [--seconds S] [--repeats N] [--sizes 16,64,1024,65536]
                                 [--only ring-batched,unix-batched,...] [--ring-capacity BYTES]
-                                [--sections table,supervisor]
+                                [--sections table,supervisor,walk]
+                                [--walk-runs N] [--walk-entries N] [--walk-trees generated,/usr]
 
         Measures, in one run and side by side, two processes pinned to different CPUs moving records
         through the ring (publishing per record and per batch), a pipe (one write per record, and 64 KiB
@@ -72,8 +80,11 @@ struct BenchOptions {
         single-core memcpy as the ceiling. Each case runs N times for S seconds; the best run counts.
         Every run is verified (count, order, checksum). Then the supervisor's section: restart latency
         of `ringmaster run` against a bare posix_spawn, records/s through the supervisor against the
-        ring alone (64 B), and the supervisor's context switches while idle. Exit status: 0 when
-        every run verified, 1 when a run failed or could not be measured, 2 on a usage error.
+        ring alone (64 B), and the supervisor's context switches while idle. Then the walker's section:
+        `ringmaster run` with ringmaster-walk and the stats consumer, start-up included, against
+        find and fdfind on a generated tree of N entries and on /usr, warm cache, median of N runs,
+        every run's count checked. Exit status: 0 when every run verified, 1 when a run failed or
+        could not be measured, 2 on a usage error.
 
         transports: \(Transport.allCases.map(\.rawValue).joined(separator: ", "))
         """
@@ -108,8 +119,20 @@ struct BenchOptions {
             case "--sections":
                 let names = value.split(separator: ",").map(String.init)
                 let chosen = names.compactMap(Section.init(rawValue:))
-                guard chosen.count == names.count, !chosen.isEmpty else { usageError("--sections takes table, supervisor or both") }
+                guard chosen.count == names.count, !chosen.isEmpty else { usageError("--sections takes table, supervisor, walk, or several of them") }
                 options.sections = Section.allCases.filter(chosen.contains)
+            case "--walk-runs":
+                guard let runs = Int(value), runs >= 1 else { usageError("--walk-runs must be ≥ 1") }
+                options.walkRuns = runs
+            case "--walk-entries":
+                guard let entries = Int(value), entries >= 1000, entries <= 10_000_000 else { usageError("--walk-entries must be in [1000, 10000000]") }
+                options.walkEntries = entries
+            case "--walk-trees":
+                let trees = value.split(separator: ",").map(String.init)
+                guard !trees.isEmpty, trees.allSatisfy({ $0 == WalkReport.generatedName || $0.hasPrefix("/") }) else {
+                    usageError("--walk-trees takes `generated` and absolute paths")
+                }
+                options.walkTrees = trees
             case "--ring-capacity":
                 guard let capacity = UInt64(value), capacity >= 1 << 19, capacity & (capacity - 1) == 0 else {
                     usageError("--ring-capacity must be a power of two ≥ 524288 (a 64 KiB record needs capacity/8 ≥ 64 KiB)")

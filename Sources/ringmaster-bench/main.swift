@@ -13,11 +13,25 @@ if arguments.count > 2, arguments[1] == "--role" {
     case "producer": ProducerRole.run(ProducerOptions.parse(arguments.dropFirst(3)))
     case "restart-worker": SupervisedRoles.restartWorker(arguments.dropFirst(3))
     case "supervised-producer": SupervisedRoles.supervisedProducer(arguments.dropFirst(3))
+    case "walk-tree":
+        // The walk section's generated tree, kept (for profiling the walker by hand): DIR [ENTRIES].
+        guard arguments.count >= 4 else { usageError("--role walk-tree DIR [ENTRIES]") }
+        do {
+            let tree = try WalkTree(at: arguments[3], entries: arguments.count > 4 ? Int(arguments[4]) ?? 200_000 : 200_000)
+            print("\(tree.entries) entries (\(tree.directories) directories) in \(tree.root), made in \(Report.fixed(tree.seconds, 1)) s")
+            exit(0)
+        } catch {
+            usageError("\(error)")
+        }
     default: usageError("unknown role \(arguments[2])")
     }
 }
 
 let options = BenchOptions.parse(arguments.dropFirst())
+// The CPUs this process may use before pinning: the walk section gives them back, so its
+// children (the walker pool, fd's threads) may use every one of them.
+var allowedCPUs = [UInt8](repeating: 0, count: 128)
+let knowsAllowedCPUs = cshim_get_affinity(&allowedCPUs, allowedCPUs.count) == 0
 // Consumer on one CPU, producers on another; with a single allowed CPU both share it (and the
 // header says so, since the figures then mean something else).
 var childCPU: CInt? = nil
@@ -76,6 +90,23 @@ if options.sections.contains(.supervisor) {
         failures += section.failures.map { "supervisor: " + $0 }
     } catch {
         failures.append("supervisor: \(error)")
+    }
+}
+
+if options.sections.contains(.walk) {
+    print("")
+    if knowsAllowedCPUs { _ = cshim_set_affinity(allowedCPUs, allowedCPUs.count) }
+    do {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        var section = WalkReport(cases: try WalkCases(scratch: scratch), options: options)
+        section.measure()
+        let (lines, met, measured) = section.lines()
+        for line in lines { print(line) }
+        print("\(met) of \(measured) measured walk targets met")
+        failures += section.failures.map { "walk: " + $0 }
+    } catch {
+        failures.append("walk: \(error)")
     }
 }
 

@@ -55,10 +55,8 @@ final class DirectoryListing {
     /// How many entries there are.
     var count: Int { entries.count }
 
-    /// Each entry's status, when `StatAhead` fetched them all at once (else nil: stat one by one).
-    private(set) var outcomes: UnsafeMutablePointer<StatOutcome>? = nil
-
-    deinit { outcomes?.deallocate() }
+    /// The entries' `fstatat` calls, when handed to `StatAhead` (else nil: stat one by one).
+    private(set) var statJob: StatJob? = nil
 
     /// An empty listing (a directory that could not be read).
     init() {}
@@ -124,15 +122,14 @@ final class DirectoryListing {
         return a.count - b.count
     }
 
-    /// Fetches every entry's status with `pool` (in parallel), relative to `handle`.
-    func statAll(in handle: DirectoryHandle, follow: Bool, pool: StatAhead) {
-        guard outcomes == nil, !entries.isEmpty else { return }
-        let results = UnsafeMutablePointer<StatOutcome>.allocate(capacity: entries.count)
-        entries.withUnsafeBufferPointer { entries in
-            pool.run(StatAhead.Job(directory: handle, names: UnsafeRawPointer(names.base), entries: entries.baseAddress!,
-                                   count: entries.count, follow: follow, results: results))
-        }
-        outcomes = results
+    /// Hands every entry's `fstatat`, relative to `handle`, to `pool`: its helpers start on them
+    /// in the background; `statJob.outcome(index)` gives each, stat'ing it then if need be.
+    /// `pool.finish(statJob)` must come before `handle` is closed.
+    func startStats(in handle: DirectoryHandle, follow: Bool, pool: StatAhead) {
+        guard statJob == nil, !entries.isEmpty else { return }
+        let job = StatJob(directory: handle, follow: follow, storage: names, entries: entries)
+        statJob = job
+        pool.add(job)
     }
 
     /// The index of the first entry whose name is not below `name` (`count` when there is none).

@@ -17,9 +17,10 @@ extension Walker {
         let (listing, readError) = DirectoryListing.read(handle, buffer: readBuffer)
         directoriesRead += 1
         if owned, let readError { try emitDirectoryError(readError, .read, ancestor: ancestorOfResume, &writer) }
-        // Every child of this directory will be stat'ed by this instance: fetch them in parallel.
-        if let statAhead, listing.count >= 2 * StatAhead.chunkSize, shard.instances == 1 || (depth >= shard.splitDepth && owned) {
-            listing.statAll(in: handle, follow: options.followSymlinks, pool: statAhead)
+        // Every child of this directory will be stat'ed by this instance: the helpers start on
+        // them now, in the background, while this thread walks the entries (and those below).
+        if let statAhead, shard.instances == 1 || (depth >= shard.splitDepth && owned) {
+            listing.startStats(in: handle, follow: options.followSymlinks, pool: statAhead)
         }
         var frame = Frame(listing: listing, handle: handle, identity: identity, nameStart: nameStart,
                           pathLength: path.count, depth: depth, owned: owned, viaSymlink: viaSymlink, resumeLevel: resumeLevel)
@@ -33,6 +34,8 @@ extension Walker {
             }
         }
         if stack.count >= Self.maxOpenDirectories, let far = stack[stack.count - Self.maxOpenDirectories].handle {
+            // Its helpers' work ends first: they stat relative to this descriptor.
+            if let job = stack[stack.count - Self.maxOpenDirectories].listing.statJob { statAhead?.finish(job) }
             WalkSystem.close(far)
             stack[stack.count - Self.maxOpenDirectories].handle = nil
         }
@@ -44,6 +47,7 @@ extension Walker {
     mutating func pop(_ writer: inout RingWriter) throws(RingWriteError) {
         let finished = stack.removeLast()
         ancestors.remove(finished.identity)
+        if let job = finished.listing.statJob { statAhead?.finish(job) }
         defer { if let handle = finished.handle { WalkSystem.close(handle) } }
         guard let below = stack.indices.last, stack[below].handle == nil else { return }
         do {

@@ -56,7 +56,7 @@ struct Walker: ~Copyable {
     /// When this walker last published explicitly (CLOCK_MONOTONIC ns).
     var lastPublish: UInt64 = 0
     let readBuffer: UnsafeMutableRawBufferPointer
-    /// Stats big directories in parallel; nil when there are no helpers or nothing to stat.
+    /// Stats directories' entries ahead of the walk, in parallel; nil when there are no helpers or nothing to stat.
     let statAhead: StatAhead?
     let excludeNames: [[CChar]]
     let excludePaths: [[CChar]]
@@ -156,8 +156,8 @@ struct Walker: ~Copyable {
         let needsStatus = (emits && options.statEntries) || type == .unknown || (type == .symlink && options.followSymlinks)
         if needsStatus {
             let outcome: StatOutcome
-            if let outcomes = listing.outcomes {
-                outcome = outcomes[index]
+            if let job = listing.statJob, let ready = job.outcome(index) {
+                outcome = ready
             } else {
                 do {
                     outcome = .status(try WalkSystem.status(in: stack[top].handle, listing.cName(at: index), followingLinks: options.followSymlinks))

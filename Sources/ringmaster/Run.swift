@@ -10,7 +10,8 @@ struct Run: ParsableCommand {
         discussion: """
             Ends when every worker has finished (batch jobs) or on SIGINT/SIGTERM (a second \
             SIGINT skips the grace period). Exit codes: 0 success; 1 a worker failed; \
-            2 manifest, consumer or usage error; 3 the run could not start.
+            2 manifest, consumer (plugin) or usage error; 3 the run could not start; \
+            4 a consumer stopped after an error (on_error) and did not get every record.
             """
     )
 

@@ -1,10 +1,9 @@
-import Manifest
-import Supervisor
+import RingmasterRendering
 import Testing
 
 /// The one decoder every consumer shares.
 @Suite struct RenderingTests {
-    func jsonValue(_ bytes: [UInt8], _ format: RecordFormat) -> String {
+    func jsonValue(_ bytes: [UInt8], _ format: PayloadFormat) -> String {
         var out = ""
         bytes.withUnsafeBytes { RecordRendering.jsonValue($0, format: format, into: &out) }
         return out

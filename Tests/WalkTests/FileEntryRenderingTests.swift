@@ -1,5 +1,4 @@
-import Manifest
-import Supervisor
+import RingmasterRendering
 import Testing
 
 /// The `file-entry` decoder that every consumer shares (docs/PROTOCOL.md §13).

@@ -100,6 +100,10 @@ int cshim_pidfd_open(pid_t pid);
 int cshim_pin_to_cpu(int cpu);
 /// The number of CPUs this thread may run on.
 int cshim_allowed_cpu_count(void);
+/// The calling thread's CPU mask as `sched_getaffinity` fills it (`size` bytes, 128 for every
+/// CPU glibc knows), and setting it back: a benchmark that pinned itself unpins its later children.
+int cshim_get_affinity(void *mask, size_t size);
+int cshim_set_affinity(const void *mask, size_t size);
 
 /// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start, so a concurrent spawn can
 /// never inherit them. -1 and errno on failure.

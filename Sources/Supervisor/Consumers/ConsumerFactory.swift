@@ -1,99 +1,78 @@
+import Logging
 import Manifest
 
-/// Checks the built-in consumers' settings and builds them.
+/// Checks consumer entries and creates consumers, all through the plugin ABI: the built-ins are
+/// plugins too (`Plugins/`), found beside the `ringmaster` binary.
 ///
-/// Checking has no side effects (no file is opened), so `ringmaster validate` reports consumer
-/// errors too, every one of them, with the manifest position.
+/// Checking has no side effects beyond loading the libraries: no file is opened, no `create` is
+/// called. So `ringmaster validate` reports every consumer error, with its manifest position:
+/// an unknown `on_error`, a plugin that cannot be found or loaded, a wrong ABI version, and what
+/// the plugin's own `check` says about the settings.
 public enum ConsumerFactory {
-    /// The built-in consumer names.
-    public static let builtins = ["stdout", "jsonl", "stats", "discard"]
-
-    /// What a consumer entry asks for, once its settings are checked.
-    enum Plan {
-        case stdout
-        case jsonl(path: String?)
-        case stats(interval: Duration?)
-        case discard
-    }
-
-    /// Every error in the manifest's consumer entries (empty when all are valid).
-    public static func check(_ manifest: Manifest) -> [ManifestError] {
+    /// Every error in the manifest's consumer entries (empty when all are valid), by position.
+    public static func check(_ manifest: Manifest, locator: PluginLocator? = nil) -> [ManifestError] {
+        let locator = locator ?? .forCurrentProcess(manifestFile: manifest.file)
         var errors: [ManifestError] = []
-        for spec in manifest.consumers { _ = plan(spec, manifestFile: manifest.file, errors: &errors) }
+        for spec in manifest.consumers {
+            _ = errorPolicy(spec, errors: &errors)
+            switch PluginLoader.load(spec.plugin, locator: locator) {
+            case .failure(let failure):
+                errors.append(spec.error(setting: "plugin", failure.description))
+            case .success(let library):
+                if let message = PluginConsumer.check(library, settingsJSON: SettingsJSON.encode(spec.settings)) {
+                    errors += manifestErrors(message, in: spec, context: "rejects the settings")
+                }
+            }
+        }
         return errors.sorted { $0.position < $1.position }
     }
 
-    /// Builds a checked consumer; relative `jsonl` paths resolve against the manifest's directory.
-    static func make(_ spec: ConsumerSpec, manifestFile: String) throws(SupervisorError) -> any Consumer {
+    /// Loads and creates a consumer that `check` accepted.
+    static func make(_ spec: ConsumerSpec, locator: PluginLocator,
+                     logger: Logger) throws(SupervisorError) -> (PluginConsumer, ConsumerErrorPolicy) {
         var errors: [ManifestError] = []
-        guard let plan = plan(spec, manifestFile: manifestFile, errors: &errors), errors.isEmpty else {
-            throw .consumers(errors)
+        let policy = errorPolicy(spec, errors: &errors)
+        let library: PluginLibrary
+        switch PluginLoader.load(spec.plugin, locator: locator) {
+        case .failure(let failure): throw .consumers(errors + [spec.error(setting: "plugin", failure.description)])
+        case .success(let loaded): library = loaded
         }
-        switch plan {
-        case .stdout: return StdoutConsumer()
-        case .discard: return DiscardConsumer()
-        case .stats(let interval): return StatsConsumer(interval: interval)
-        case .jsonl(let path):
-            do { return try JSONLinesConsumer(path: path) } catch {
-                throw .consumers([spec.error(setting: "path", "cannot be opened: \(error)")])
+        guard errors.isEmpty else { throw .consumers(errors) }
+        do {
+            let consumer = try PluginConsumer(library: library, name: spec.name,
+                                              settingsJSON: SettingsJSON.encode(spec.settings),
+                                              manifestDirectory: locator.manifestDirectory, logger: logger)
+            return (consumer, policy)
+        } catch {
+            throw .consumers(manifestErrors(error.message, in: spec, context: "could not create the consumer"))
+        }
+    }
+
+    private static func errorPolicy(_ spec: ConsumerSpec, errors: inout [ManifestError]) -> ConsumerErrorPolicy {
+        guard let value = spec.settings["on_error"] else { return .default }
+        let text: String? = if case .string(let text) = value { text } else { nil }
+        guard let text, let policy = ConsumerErrorPolicy(setting: text) else {
+            let got = text.map { "'\($0)'" } ?? "a value that is not a string"
+            let hint = text.flatMap { Suggestion.closest(to: $0, among: ConsumerErrorPolicy.settingValues) }
+                .map { "; did you mean '\($0)'?" } ?? ""
+            errors.append(spec.error(setting: "on_error",
+                                     "must be one of \(ConsumerErrorPolicy.settingValues.joined(separator: ", ")) (got \(got)\(hint))"))
+            return .default
+        }
+        return policy
+    }
+
+    /// A plugin's message, one problem per line: "KEY: text" is placed at setting KEY, anything
+    /// else at the `plugin` value.
+    static func manifestErrors(_ message: String, in spec: ConsumerSpec, context: String) -> [ManifestError] {
+        message.split(separator: "\n", omittingEmptySubsequences: true).map { line in
+            if let separator = line.range(of: ": ") {
+                let key = line[..<separator.lowerBound]
+                if !key.isEmpty && key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                    return spec.error(setting: String(key), String(line[separator.upperBound...]))
+                }
             }
+            return spec.error(setting: "plugin", "'\(spec.plugin)' \(context): \(line)")
         }
-    }
-
-    private static func plan(_ spec: ConsumerSpec, manifestFile: String, errors: inout [ManifestError]) -> Plan? {
-        switch spec.plugin {
-        case "stdout":
-            allow([], in: spec, errors: &errors)
-            return .stdout
-        case "discard":
-            allow([], in: spec, errors: &errors)
-            return .discard
-        case "jsonl":
-            allow(["path"], in: spec, errors: &errors)
-            guard let path = string("path", in: spec, errors: &errors) else { return .jsonl(path: nil) }
-            guard !path.isEmpty else {
-                errors.append(spec.error(setting: "path", "must not be empty (leave it out to write to standard output)"))
-                return nil
-            }
-            return .jsonl(path: resolve(path, against: manifestFile))
-        case "stats":
-            allow(["interval"], in: spec, errors: &errors)
-            guard let text = string("interval", in: spec, errors: &errors) else { return .stats(interval: nil) }
-            guard let interval = Units.duration(text), interval > .zero else {
-                errors.append(spec.error(setting: "interval", "must be a positive duration such as 5s (got '\(text)')"))
-                return nil
-            }
-            return .stats(interval: interval)
-        default:
-            let hint = Suggestion.closest(to: spec.plugin, among: builtins).map { "did you mean '\($0)'? " } ?? ""
-            errors.append(spec.error(setting: "plugin",
-                                     "names an unknown consumer '\(spec.plugin)' (\(hint)built in: \(builtins.joined(separator: ", ")))"))
-            return nil
-        }
-    }
-
-    private static func allow(_ keys: Set<String>, in spec: ConsumerSpec, errors: inout [ManifestError]) {
-        for key in spec.settings.keys.sorted() where !keys.contains(key) {
-            let expected = keys.isEmpty ? "takes no settings" : "takes \(keys.sorted().joined(separator: ", "))"
-            errors.append(spec.error(setting: key, "is not a setting of the \(spec.plugin) consumer (it \(expected))"))
-        }
-    }
-
-    private static func string(_ key: String, in spec: ConsumerSpec, errors: inout [ManifestError]) -> String? {
-        guard let value = spec.settings[key] else { return nil }
-        switch value {
-        case .string(let text): return text
-        case .integer(let n): return String(n)
-        default:
-            errors.append(spec.error(setting: key, "must be a string"))
-            return nil
-        }
-    }
-
-    /// `path` as is when absolute, else relative to the manifest's directory.
-    private static func resolve(_ path: String, against manifestFile: String) -> String {
-        guard !path.hasPrefix("/") else { return path }
-        guard let slash = manifestFile.lastIndex(of: "/") else { return path }
-        return String(manifestFile[..<slash]) + "/" + path
     }
 }

@@ -33,7 +33,7 @@ public final class DeliveryBatch: @unchecked Sendable {
     deinit { pool?.recycle(batch.records) }
 }
 
-/// Runs one consumer on a thread of its own behind a bounded queue.
+/// Runs one consumer plugin instance on a thread of its own behind a bounded queue.
 ///
 /// The loop thread submits work and never waits: when the queue is full, `submit` says so and the
 /// loop stops draining the rings routed here, which backs pressure up to their producers.
@@ -42,6 +42,10 @@ public final class DeliveryBatch: @unchecked Sendable {
 /// Wake-ups are sent after the mutex is released: a consumer thread woken while the loop still
 /// holds it (on the loop's CPU, it runs at once) would only block on the mutex and switch back.
 /// The waiter re-checks the queue under the mutex, so no wake-up is lost.
+///
+/// A batch the plugin fails on is retried on this thread (the ring stays held, so its producers
+/// feel backpressure) or, by the error policy, the consumer stops: it reports `.stopped` once,
+/// then completes every later batch without calling the plugin, and the loop stops routing to it.
 final class ConsumerHost: @unchecked Sendable {
     enum Work {
         case batch(DeliveryBatch)
@@ -52,13 +56,18 @@ final class ConsumerHost: @unchecked Sendable {
     /// What the consumer thread reports back.
     enum Completion: Sendable {
         case batch(BatchTicket, consumer: Int, error: String?)
+        /// The consumer gave up on a batch (error policy): route nothing more to it.
+        case stopped(consumer: Int, ticket: BatchTicket, error: String)
         case closed(consumer: Int, error: String?)
     }
 
     let name: String
     let index: Int
     let capacity: Int
-    private let consumer: any Consumer
+    private let consumer: PluginConsumer
+    private let errorPolicy: ConsumerErrorPolicy
+    /// Set on the consumer thread when the error policy stopped the consumer.
+    private var stopped = false
     private let onComplete: @Sendable (Completion) -> Void
     private let logger: Logger
     private let lock = ConditionLock()
@@ -70,11 +79,12 @@ final class ConsumerHost: @unchecked Sendable {
     private var queuedBatches = 0
     private var thread: WorkerThread?
 
-    init(name: String, index: Int, consumer: any Consumer, capacity: Int = 64, logger: Logger,
-         onComplete: @escaping @Sendable (Completion) -> Void) {
+    init(name: String, index: Int, consumer: PluginConsumer, errorPolicy: ConsumerErrorPolicy,
+         capacity: Int = 64, logger: Logger, onComplete: @escaping @Sendable (Completion) -> Void) {
         self.name = name
         self.index = index
         self.consumer = consumer
+        self.errorPolicy = errorPolicy
         self.capacity = capacity
         self.logger = logger
         self.onComplete = onComplete
@@ -112,6 +122,13 @@ final class ConsumerHost: @unchecked Sendable {
         lock.broadcast()
     }
 
+    /// Closes the plugin instance on the calling thread, for a run that fails before the
+    /// consumer threads start (the ABI calls close exactly once after a successful create).
+    func closeWithoutThread() {
+        precondition(thread == nil, "consumer \(name) has a thread: close it through the queue")
+        if let failure = consumer.close() { logger.error("consumer \(name) failed to close: \(failure)") }
+    }
+
     /// Waits for the thread to end (after `close` completed).
     func join() { thread?.join() }
 
@@ -137,27 +154,47 @@ final class ConsumerHost: @unchecked Sendable {
     }
 
     private func run() {
-        let tickNanos = consumer.tickInterval.map { UInt64(max(1, nanoseconds($0))) }
-        var nextTick = tickNanos.map { MonotonicClock.now() + $0 }
+        var nextTick = consumer.tickInterval.map { MonotonicClock.now() + $0 }
         while true {
-            if let tick = tickNanos, let due = nextTick, MonotonicClock.now() >= due {
-                consumer.tick()
+            if let tick = consumer.tickInterval, let due = nextTick, MonotonicClock.now() >= due {
+                if !stopped, let failure = consumer.tick() {
+                    logger.debug("consumer \(name): periodic call failed: \(failure)")
+                }
                 nextTick = MonotonicClock.now() + tick
             }
             guard let work = next(deadline: nextTick) else { continue }
             switch work {
             case .batch(let batch):
-                var failure: String? = nil
-                do { try consumer.consume(batch.batch) } catch { failure = "\(error)" }
-                onComplete(.batch(batch.ticket, consumer: index, error: failure))
+                deliver(batch)
             case .event(let event):
-                consumer.event(event)
+                if !stopped { consumer.event(event) }
             case .close:
-                var failure: String? = nil
-                do { try consumer.close() } catch { failure = "\(error)" }
+                let failure = consumer.close()
                 onComplete(.closed(consumer: index, error: failure))
                 return
             }
         }
+    }
+
+    /// Consumes one batch, retrying by the error policy; a stopped consumer only completes it.
+    private func deliver(_ batch: DeliveryBatch) {
+        guard !stopped else {
+            onComplete(.batch(batch.ticket, consumer: index, error: nil))
+            return
+        }
+        var attempt = 0
+        while let failure = consumer.consume(batch.batch) {
+            attempt += 1
+            let origin = batch.batch.origin
+            guard let delay = errorPolicy.delay(beforeRetry: attempt) else {
+                stopped = true
+                onComplete(.stopped(consumer: index, ticket: batch.ticket, error: failure))
+                return
+            }
+            logger.warning("consumer \(name) failed on a batch from \(origin.worker).\(origin.instance): \(failure); retrying",
+                           metadata: ["retry": "\(attempt)", "in": "\(nanoseconds(delay) / 1_000_000)ms"])
+            WorkerThread.sleep(delay)
+        }
+        onComplete(.batch(batch.ticket, consumer: index, error: nil))
     }
 }

@@ -61,4 +61,12 @@ final class WorkerThread: @unchecked Sendable {
 
     /// Waits for the thread to end.
     func join() { pthread_join(thread, nil) }
+
+    /// Sleeps the calling thread for `duration` (a consumer's retry backoff; never the loop).
+    static func sleep(_ duration: Duration) {
+        let total = max(0, nanoseconds(duration))
+        var request = timespec(tv_sec: Int(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    }
 }

@@ -1,15 +1,13 @@
-import Manifest
-import RingChannel
-
 /// Turns a record's payload into text by its declared format. The one place every consumer
-/// shares, so `stdout`, `jsonl` and the rest agree on what a record looks like.
+/// shares, so `stdout`, `jsonl` and the rest agree on what a record looks like. Linked into each
+/// plugin (plugins share only the C header with the host) and into the host for its log lines.
 ///
 /// Payload bytes are untrusted: everything here works on the borrowed buffer's own length.
 public enum RecordRendering {
     /// The payload as a JSON value: `json` passes valid JSON through (and wraps invalid JSON as a
     /// string), `text` becomes a JSON string with invalid UTF-8 escaped, `bytes` becomes base64,
     /// `file-entry` becomes an object (`FileEntryRendering`).
-    public static func jsonValue(_ payload: UnsafeRawBufferPointer, format: RecordFormat, into out: inout String) {
+    public static func jsonValue(_ payload: UnsafeRawBufferPointer, format: PayloadFormat, into out: inout String) {
         switch format {
         case .json:
             // Copy once: the producer may still change the ring's bytes, so validate and emit the
@@ -29,14 +27,14 @@ public enum RecordRendering {
             FileEntryRendering.appendJSON(payload, into: &out)
         case .bytes:
             out += "\""
-            out += Base64.encode(payload)
+            out += PayloadBase64.encode(payload)
             out += "\""
         }
     }
 
     /// One readable line (no newline) for a terminal: compact JSON, text with control characters
     /// and invalid bytes escaped, or base64.
-    public static func readable(_ payload: UnsafeRawBufferPointer, format: RecordFormat) -> String {
+    public static func readable(_ payload: UnsafeRawBufferPointer, format: PayloadFormat) -> String {
         switch format {
         case .json:
             let copy = Array(payload)
@@ -48,16 +46,27 @@ public enum RecordRendering {
         case .fileEntry:
             return FileEntryRendering.readable(payload)
         case .bytes:
-            return Base64.encode(payload)
+            return PayloadBase64.encode(payload)
         }
     }
 
-    /// Appends a JSON Lines envelope: `{"worker":…,"instance":…,"generation":…,"seq":…,"type":…,"data":…}`.
-    public static func jsonLine(_ record: RoutedRecord, from origin: RecordOrigin, into out: inout String) {
-        out += "{\"worker\":"
-        appendJSONString(origin.worker, to: &out)
-        out += ",\"instance\":\(origin.instance),\"generation\":\(origin.generation),\"seq\":\(record.sequence),\"type\":\(record.type),\"data\":"
-        jsonValue(record.payload, format: origin.format, into: &out)
+    /// The start of a JSON Lines envelope, the same for every record of one origin:
+    /// `{"worker":…,"instance":…,"generation":…,"seq":`. `jsonLine` completes it.
+    public static func jsonLinePrefix(worker: String, instance: Int, generation: UInt64) -> String {
+        var out = "{\"worker\":"
+        appendJSONString(worker, to: &out)
+        out += ",\"instance\":\(instance),\"generation\":\(generation),\"seq\":"
+        return out
+    }
+
+    /// Appends a JSON Lines envelope (no newline):
+    /// `{"worker":…,"instance":…,"generation":…,"seq":…,"type":…,"data":…}`, where `prefix` is
+    /// `jsonLinePrefix` of the record's origin.
+    public static func jsonLine(prefix: String, sequence: UInt64, type: UInt16, payload: UnsafeRawBufferPointer,
+                                format: PayloadFormat, into out: inout String) {
+        out += prefix
+        out += "\(sequence),\"type\":\(type),\"data\":"
+        jsonValue(payload, format: format, into: &out)
         out += "}"
     }
 

@@ -1,5 +1,4 @@
 import CShim
-import RingChannel
 
 /// Decodes and renders `file-entry` payloads, the walker's records (docs/PROTOCOL.md §13):
 /// a 64-byte little-endian header, then the path's raw bytes.
@@ -69,7 +68,7 @@ public enum FileEntryRendering {
             out += "{\"error\":\"malformed\",\"detail\":"
             RecordRendering.appendJSONString("file-entry " + malformed.detail, to: &out)
             out += ",\"payload_b64\":\""
-            out += Base64.encode(payload)
+            out += PayloadBase64.encode(payload)
             out += "\"}"
             return
         }
@@ -80,7 +79,7 @@ public enum FileEntryRendering {
             } else {
                 RecordRendering.appendJSONString(RecordRendering.escapingInvalidUTF8(bytes), to: &out)
                 out += ",\"path_b64\":\""
-                out += Base64.encode(bytes)
+                out += PayloadBase64.encode(bytes)
                 out += "\""
             }
         }

@@ -13,7 +13,7 @@ public struct RecordOrigin: Sendable {
     public let format: RecordFormat
 }
 
-/// One record as a consumer receives it: its place in the instance's stream, its type, and a
+/// One record as the bridge hands it to a consumer plugin: its place in the instance's stream, its type, and a
 /// payload borrowed from the ring (valid only during the `consume` call).
 public struct RoutedRecord {
     /// The instance's data-record count before this one, across restarts: with a resumable
@@ -41,27 +41,5 @@ public enum WorkerEvent: Sendable {
     /// An instance process started (generation 0 is the first start).
     case started(worker: String, instance: Int, generation: UInt64, pid: Int32)
     /// An instance process ended.
-    case exited(worker: String, instance: Int, reason: ExitReason)
-}
-
-/// A consumer of routed records. Each consumer's calls come from one thread of its own, in order.
-public protocol Consumer: AnyObject {
-    /// Takes a batch of records. Payloads are valid only during the call.
-    func consume(_ batch: RecordBatch) throws
-    /// Learns of worker starts and exits (e.g. to count restarts).
-    func event(_ event: WorkerEvent)
-    /// Called about every `tickInterval` while idle or busy (periodic reports); nil: never.
-    var tickInterval: Duration? { get }
-    /// A periodic call on the consumer's thread.
-    func tick()
-    /// Makes everything consumed so far durable or visible.
-    func flush() throws
-    /// Final flush and release of resources; no call follows.
-    func close() throws
-}
-
-extension Consumer {
-    public func event(_ event: WorkerEvent) {}
-    public var tickInterval: Duration? { nil }
-    public func tick() {}
+    case exited(worker: String, instance: Int, generation: UInt64, reason: ExitReason)
 }
