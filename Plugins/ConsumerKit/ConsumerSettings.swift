@@ -53,6 +53,39 @@ public struct ConsumerSettings: Sendable {
         }
     }
 
+    /// An integer setting in `range`. Nil when absent or (with a problem) of another type or out of range.
+    public func integer(_ key: String, in range: ClosedRange<Int64>, problems: inout [SettingsError.Problem]) -> Int64? {
+        switch values[key] {
+        case nil: return nil
+        case .integer(let n)? where range.contains(n): return n
+        default:
+            problems.append(.init(key: key, message: "must be an integer from \(range.lowerBound) to \(range.upperBound)"))
+            return nil
+        }
+    }
+
+    /// A size setting such as `64MiB`, `512KiB`, `4096` (units B, KiB, MiB, GiB, TiB).
+    public func size(_ key: String, problems: inout [SettingsError.Problem]) -> UInt64? {
+        guard let text = string(key, problems: &problems) else { return nil }
+        guard let size = Self.parseSize(text) else {
+            problems.append(.init(key: key, message: "must be a size such as 64MiB, 512KiB or 4096 (got '\(text)')"))
+            return nil
+        }
+        return size
+    }
+
+    /// `4096`, `64KiB`, `1MiB`: a whole number and an optional binary unit; nil otherwise.
+    public static func parseSize(_ text: String) -> UInt64? {
+        let units: [(String, UInt64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40), ("B", 1), ("", 1)]
+        for (unit, scale) in units where text.hasSuffix(unit) {
+            let number = text.dropLast(unit.count)
+            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(number) else { continue }
+            let (product, overflow) = value.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : product
+        }
+        return nil
+    }
+
     /// A duration setting such as `50ms`, `5s`, `2m` (units ns, us, ms, s, m, h).
     public func duration(_ key: String, problems: inout [SettingsError.Problem]) -> Duration? {
         guard let text = string(key, problems: &problems) else { return nil }

@@ -302,6 +302,33 @@ import Testing
         #expect(readDelivered(scratch.read("relative.jsonl")).count == 7)
     }
 
+    @Test func jsonLinesRotatesBySizeAndKeepsTheNewestFiles() throws {
+        let scratch = Scratch()
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              w:
+                command: ringmaster-test-producer
+                args: ["--records", "3000", "--max-size", "40", "--sleep-ms", "0"]
+                format: bytes
+                to: [file]
+            consumers:
+              file: { plugin: jsonl, path: out.jsonl, rotate: 16KiB, keep: 2, flush_interval: 100ms }
+            """, in: scratch)
+        #expect(run.finish() == .exited(0), "stderr: \(run.stderr.suffix(1500))")
+        let files = ["out.jsonl.2", "out.jsonl.1", "out.jsonl"].map { readDelivered(scratch.read($0)) }
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("out.jsonl.3")), "only two rotated files kept")
+        #expect(files.allSatisfy { !$0.isEmpty })
+        let sequences = files.flatMap { $0.map(\.seq) }
+        #expect(sequences.last == 2999, "the newest file ends with the last record")
+        #expect(sequences == Array(sequences.first!...2999), "oldest to newest: contiguous, in order")
+        #expect(sequences.first! > 0, "older files were rotated out")
+        for name in ["out.jsonl.2", "out.jsonl.1"] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: scratch.file(name))[.size] as? Int) ?? 0
+            #expect(size > 0 && size <= 16 * 1024, "\(name) is \(size) bytes")
+        }
+    }
+
     @Test func closedStandardOutputDoesNotKillTheSupervisor() throws {
         let scratch = Scratch()
         let path = scratch.write("manifest.yaml", """
