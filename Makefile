@@ -8,20 +8,28 @@ BIN = .build/$(CONFIG)
 
 all: build
 
-# System packages: libuv (pkg-config name `libuv`, Debian package libuv1-dev) and pkg-config.
+# System packages: libuv (pkg-config name `libuv`, Debian package libuv1-dev), pkg-config, SQLite
+# for the sqlite plugin (pkg-config `sqlite3`, libsqlite3-dev) and the sqlite3 shell for `make
+# run`'s report. Whatever is missing is installed with one apt-get update and one install.
 deps:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then \
-		echo "installing libuv1-dev and pkg-config"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libuv1-dev pkg-config; \
+	@missing=""; \
+	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then missing=" libuv1-dev pkg-config"; fi; \
+	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists sqlite3; then missing="$$missing libsqlite3-dev pkg-config"; fi; \
+	if ! command -v sqlite3 >/dev/null 2>&1; then missing="$$missing sqlite3"; fi; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
-# The main job: the supervisor runs a pool of two file walkers over /usr (examples/walk.yaml)
-# and prints the stats consumer's summary when the walk ends. `ringmaster demo` is the ring demo.
+# The main job: the supervisor runs a pool of two file walkers over /usr into ringmaster.sqlite
+# through the sqlite plugin (examples/walk-sqlite.yaml, replace mode: a rerun holds one copy),
+# then prints a report from it with SQL (examples/walk-report.sql). `ringmaster demo` is the ring demo.
 run: build
-	$(BIN)/ringmaster run examples/walk.yaml
+	$(BIN)/ringmaster run examples/walk-sqlite.yaml
+	sqlite3 ringmaster.sqlite < examples/walk-report.sql
 
 # Tests run against a release build: the multi-process tests move millions of records, and the
 # helper programs they spawn are built beside the test binary.
@@ -29,7 +37,14 @@ test: deps
 	$(SWIFT) build -c $(CONFIG) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
+# The walk section compares the walker with fd (Debian package fd-find, binary fdfind), installed
+# here when missing; if that fails, the section says so and skips the fdfind comparisons.
 bench: build
+	@if ! command -v fdfind >/dev/null 2>&1; then \
+		echo "installing fd-find (fdfind) for the walk section"; \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fd-find) \
+			|| echo "could not install fd-find: the walk section skips its fdfind comparisons"; \
+	fi
 	$(BIN)/ringmaster-bench
 
 clean:

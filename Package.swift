@@ -17,6 +17,10 @@ let package = Package(
         .library(name: "jsonl", type: .dynamic, targets: ["JSONLinesPlugin"]),
         .library(name: "stats", type: .dynamic, targets: ["StatsPlugin"]),
         .library(name: "discard", type: .dynamic, targets: ["DiscardPlugin"]),
+        // `exec`: records to any program's standard input (JSON Lines or binary frames), restarted by
+        // a worker-style policy. See docs/PLUGINS.md, "The exec consumer".
+        .library(name: "exec", type: .dynamic, targets: ["ExecPlugin"]),
+        .library(name: "sqlite", type: .dynamic, targets: ["SQLitePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,6 +62,16 @@ let package = Package(
         .target(name: "JSONLinesPlugin", dependencies: ["RingmasterConsumerKit", "RingmasterRendering"], path: "Plugins/jsonl"),
         .target(name: "StatsPlugin", dependencies: ["RingmasterConsumerKit"], path: "Plugins/stats"),
         .target(name: "DiscardPlugin", dependencies: ["RingmasterConsumerKit"], path: "Plugins/discard"),
+        // The exec consumer's pure parts (settings, restart policy, framing, replay journal), unit-tested.
+        .target(name: "ExecConsumerCore", dependencies: ["RingmasterConsumerKit", "RingmasterRendering"],
+                path: "Plugins/exec/Core"),
+        // The exec consumer: the child process (posix_spawn, pipe, reaping) and the consume loop.
+        .target(name: "ExecPlugin", dependencies: ["ExecConsumerCore", "RingmasterConsumerKit", "SystemKit", "CShim"],
+                path: "Plugins/exec/Plugin"),
+        // The system SQLite through pkg-config; `make` installs libsqlite3-dev when it is missing.
+        .systemLibrary(name: "CSQLite", path: "Plugins/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // `sqlite`: records into tables per format, WAL, batched transactions (docs/SQLITE.md).
+        .target(name: "SQLitePlugin", dependencies: ["RingmasterConsumerKit", "RingmasterRendering", "CSQLite"], path: "Plugins/sqlite"),
         // Pools, restarts, routing, shutdown; consumers through the plugin ABI (dlopen).
         .target(
             name: "Supervisor",
@@ -103,5 +117,9 @@ let package = Package(
             dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterConsumerKit"],
             exclude: ["CPlugins"]
         ),
+        // The sqlite plugin through `ringmaster run`: walks against find(1), reopen modes, SIGKILL.
+        .testTarget(name: "SQLiteTests", dependencies: ["RingmasterTestSupport", "CSQLite"]),
+        // The exec consumer: its pure policy and framing, and Python consumers through `ringmaster run`.
+        .testTarget(name: "ExecTests", dependencies: ["ExecConsumerCore", "RingmasterConsumerKit", "RingmasterTestSupport"]),
     ]
 )

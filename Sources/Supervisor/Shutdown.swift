@@ -51,7 +51,7 @@ extension Supervisor {
     /// subreaper); libuv reaps only the processes it spawned.
     func reapOrphans() {
         let known = Set(instances.compactMap { $0.process?.pid })
-        for pid in Orphans.children() where !known.contains(pid) {
+        for pid in Orphans.workerDescendants() where !known.contains(pid) {
             var status: CInt = 0
             _ = waitpid(pid, &status, WNOHANG)
         }
@@ -61,7 +61,7 @@ extension Supervisor {
     func killOrphans(signal: CInt = SIGKILL) {
         let known = Set(instances.compactMap { $0.process?.pid })
         let ownGroup = getpgrp()
-        for pid in Orphans.children() where !known.contains(pid) {
+        for pid in Orphans.workerDescendants() where !known.contains(pid) {
             // An escaped descendant leads its own group (setsid); its children are in it too.
             let group = getpgid(pid)
             if group > 0 && group != ownGroup { kill(-group, signal) }
@@ -75,6 +75,15 @@ extension Supervisor {
 
 /// This process's children, from `/proc/self/task/*/children`.
 enum Orphans {
+    /// The children that came from workers. Every worker leads a session of its own (setsid) and
+    /// no descendant can move back into the supervisor's session, so a child in the supervisor's
+    /// own session was started by this process itself — by a consumer plugin such as `exec` — and
+    /// is left to the code that started it, which reaps it and needs its exit status.
+    static func workerDescendants() -> [Int32] {
+        let own = getsid(0)
+        return children().filter { getsid($0) != own }
+    }
+
     static func children() -> [Int32] {
         var result: [Int32] = []
         guard let dir = opendir("/proc/self/task") else { return result }

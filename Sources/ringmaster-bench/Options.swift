@@ -52,6 +52,8 @@ enum Section: String, CaseIterable {
     case table
     case supervisor
     case walk
+    /// A walk into SQLite through the sqlite plugin against find -printf | sqlite3 .import.
+    case sqlite
 }
 
 /// What the parent was asked to measure.
@@ -71,7 +73,7 @@ struct BenchOptions {
     static let usage = """
         usage: ringmaster-bench [--seconds S] [--repeats N] [--sizes 16,64,1024,65536]
                                 [--only ring-batched,unix-batched,...] [--ring-capacity BYTES]
-                                [--sections table,supervisor,walk]
+                                [--sections table,supervisor,walk,sqlite]
                                 [--walk-runs N] [--walk-entries N] [--walk-trees generated,/usr]
 
         Measures, in one run and side by side, two processes pinned to different CPUs moving records
@@ -119,7 +121,7 @@ struct BenchOptions {
             case "--sections":
                 let names = value.split(separator: ",").map(String.init)
                 let chosen = names.compactMap(Section.init(rawValue:))
-                guard chosen.count == names.count, !chosen.isEmpty else { usageError("--sections takes table, supervisor, walk, or several of them") }
+                guard chosen.count == names.count, !chosen.isEmpty else { usageError("--sections takes table, supervisor, walk, sqlite, or several of them") }
                 options.sections = Section.allCases.filter(chosen.contains)
             case "--walk-runs":
                 guard let runs = Int(value), runs >= 1 else { usageError("--walk-runs must be ≥ 1") }

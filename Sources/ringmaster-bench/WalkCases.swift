@@ -51,6 +51,9 @@ struct WalkTree {
             }
             level = next
         }
+        // A smaller tree keeps about one directory per 40 entries: the first ones made (parents
+        // come before their children, so that is still a tree).
+        if tree.count > max(1, target / 40) { tree.removeLast(tree.count - max(1, target / 40)) }
         // Files: log-uniform weights, three big directories; scaled to the target.
         let fileTotal = max(0, target - tree.count)
         var weights = (0..<tree.count).map { _ in Self.logUniform(600, &random) }

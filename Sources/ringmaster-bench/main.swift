@@ -110,6 +110,23 @@ if options.sections.contains(.walk) {
     }
 }
 
+if options.sections.contains(.sqlite) {
+    print("")
+    if knowsAllowedCPUs { _ = cshim_set_affinity(allowedCPUs, allowedCPUs.count) }
+    do {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        var section = SQLiteSection(scratch: scratch, options: options)
+        section.measure()
+        let (lines, met, measured) = section.lines()
+        for line in lines { print(line) }
+        print("\(met) of \(measured) measured sqlite targets met")
+        failures += section.failures.map { "sqlite: " + $0 }
+    } catch {
+        failures.append("sqlite: \(error)")
+    }
+}
+
 if !failures.isEmpty {
     print("")
     print("FAILED runs (\(failures.count)):")

@@ -124,10 +124,12 @@ final class DirectoryListing {
 
     /// Hands every entry's `fstatat`, relative to `handle`, to `pool`: its helpers start on them
     /// in the background; `statJob.outcome(index)` gives each, stat'ing it then if need be.
-    /// `pool.finish(statJob)` must come before `handle` is closed.
-    func startStats(in handle: DirectoryHandle, follow: Bool, pool: StatAhead) {
+    /// With `readAheadLevels` > 0 the helpers also open and read the next subdirectories, and
+    /// theirs, down to that many levels (`pool.take`). `pool.finish(statJob)` must come before
+    /// `handle` is closed.
+    func startStats(in handle: DirectoryHandle, follow: Bool, pool: StatAhead, readAheadLevels: Int) {
         guard statJob == nil, !entries.isEmpty else { return }
-        let job = StatJob(directory: handle, follow: follow, storage: names, entries: entries)
+        let job = StatJob(directory: handle, follow: follow, storage: names, entries: entries, readAheadLevels: readAheadLevels)
         statJob = job
         pool.add(job)
     }

@@ -17,7 +17,7 @@ struct WalkOptions: Equatable {
     var statEntries = true
     /// A checkpoint before the next entry once this many records were committed since the last one.
     var checkpointEvery: UInt64 = 4096
-    /// Helper threads that stat big directories in parallel; nil: by the CPUs (`StatAhead.defaultHelpers`).
+    /// Helper threads that stat entries and read directories ahead of the walk; nil: by the CPUs (`StatAhead.defaultHelpers`).
     var statThreads: Int? = nil
     /// Pool sharding: entries down to this depth are spread by hash, deeper ones go with their ancestor.
     var splitDepth = 2
@@ -38,7 +38,8 @@ struct WalkOptions: Equatable {
           --no-stat               names and types only, from the directory entries
           --checkpoint-every N    records between checkpoint tokens (default 4096)
           --split-depth N         pool sharding depth (default 2; see docs/WALKER.md)
-          --stat-threads N        helper threads that stat big directories in parallel
+          --stat-threads N        helper threads that stat entries and read directories
+                                  ahead of the walk
                                   (default: CPUs per instance − 1, at most 3; 0 = none)
           -h, --help              this text
 

@@ -4,8 +4,9 @@ import SystemKit
 extension Walker {
     /// Reads the directory behind `handle` and puts it on the stack. On the way to the resume
     /// point, the new frame starts at the first entry not below the next path component.
+    /// A directory a stat-ahead helper read already (`prepared`) comes with its listing.
     mutating func push(_ handle: DirectoryHandle, identity: FileIdentity, nameStart: Int, depth: Int, owned: Bool,
-                       viaSymlink: Bool, ancestorOfResume: Bool, resumeLevel: Int,
+                       viaSymlink: Bool, ancestorOfResume: Bool, resumeLevel: Int, prepared: PreparedDirectory? = nil,
                        _ writer: inout RingWriter) throws(RingWriteError) {
         // The batch publishes every 64 KiB; on a slow tree, also at least every 50 ms, so a
         // consumer is not kept waiting. Not at every directory: each publish may wake the reader.
@@ -14,13 +15,17 @@ extension Walker {
             writer.publish()
             lastPublish = now
         }
-        let (listing, readError) = DirectoryListing.read(handle, buffer: readBuffer)
+        let (listing, readError) = prepared.map { ($0.listing, $0.readError) } ?? DirectoryListing.read(handle, buffer: readBuffer)
         directoriesRead += 1
         if owned, let readError { try emitDirectoryError(readError, .read, ancestor: ancestorOfResume, &writer) }
         // Every child of this directory will be stat'ed by this instance: the helpers start on
         // them now, in the background, while this thread walks the entries (and those below).
+        // With one instance they also read the next subdirectories ahead (not across links or
+        // devices, nor with excludes: only directories the walk will surely descend into).
         if let statAhead, shard.instances == 1 || (depth >= shard.splitDepth && owned) {
-            listing.startStats(in: handle, follow: options.followSymlinks, pool: statAhead)
+            let readAhead = shard.instances == 1 && !options.followSymlinks && !options.oneFileSystem && options.excludes.isEmpty
+            listing.startStats(in: handle, follow: options.followSymlinks, pool: statAhead,
+                               readAheadLevels: readAhead ? max(0, options.maxDepth - depth - 1) : 0)
         }
         var frame = Frame(listing: listing, handle: handle, identity: identity, nameStart: nameStart,
                           pathLength: path.count, depth: depth, owned: owned, viaSymlink: viaSymlink, resumeLevel: resumeLevel)

@@ -173,6 +173,10 @@ struct Walker: ~Copyable {
             }
         }
 
+        // A subdirectory a stat-ahead helper opened and read already: used if the walk descends.
+        var prepared: PreparedDirectory? = nil
+        if entry.type == .directory, let statAhead, let job = listing.statJob { prepared = statAhead.take(job, entry: index) }
+
         // Open a directory before emitting its entry, so a loop is reported instead of it.
         var child: DirectoryHandle? = nil
         var identity = FileIdentity(device: 0, inode: 0)
@@ -180,16 +184,21 @@ struct Walker: ~Copyable {
         var isLoop = false
         if mayDescend && type == .directory && !(options.oneFileSystem && status.map { $0.device != rootDevice } == true) {
             do {
-                let opened = try WalkSystem.openDirectory(in: stack[top].handle, listing.cName(at: index), follow: options.followSymlinks)
+                let opened: DirectoryHandle
+                if let prepared { opened = prepared.handle } else {
+                    opened = try WalkSystem.openDirectory(in: stack[top].handle, listing.cName(at: index), follow: options.followSymlinks)
+                }
                 child = opened
                 if let status { identity = status.identity } else { identity = try WalkSystem.status(of: opened).identity }
             } catch { openError = error }
             if let opened = child, openError != nil || (options.oneFileSystem && identity.device != rootDevice) || ancestors.contains(identity) {
                 isLoop = openError == nil && ancestors.contains(identity)
-                WalkSystem.close(opened)
+                if let taken = prepared { statAhead?.discard(taken) } else { WalkSystem.close(opened) }
                 child = nil
+                prepared = nil
             }
         }
+        if child == nil, let taken = prepared { statAhead?.discard(taken) }
 
         if emits {
             if isLoop {
@@ -204,7 +213,7 @@ struct Walker: ~Copyable {
         guard let child else { return }
         try push(child, identity: identity, nameStart: nameStart, depth: depth, owned: emits,
                  viaSymlink: entry.type == .symlink, ancestorOfResume: ancestorOfResume,
-                 resumeLevel: stack[top].resumeLevel + 1, &writer)
+                 resumeLevel: stack[top].resumeLevel + 1, prepared: prepared, &writer)
     }
 
     /// Emits an entry's own record (an entry, or the error that replaces it), after a checkpoint

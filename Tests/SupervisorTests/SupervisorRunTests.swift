@@ -269,7 +269,7 @@ import Testing
             workers:
               w: { command: ringmaster-test-producer, to: [a, b, c, d] }
             consumers:
-              a: { plugin: sqlite }
+              a: { plugin: sqlit }
               b: { plugin: stats, interval: soon }
               c: { plugin: jsonl, colour: red }
               d: { plugin: stdot }
@@ -278,9 +278,9 @@ import Testing
         #expect(validate.finish() == .exited(2))
         let lines = validate.stderr.split(separator: "\n").map(String.init)
         #expect(lines == [
-            "\(path):5:16: consumers.a.plugin names an unknown plugin 'sqlite': no libsqlite.so in \(binaryDirectory)/plugins, \(binaryDirectory)",
+            "\(path):5:16: consumers.a.plugin names an unknown plugin 'sqlit': no libsqlit.so in \(binaryDirectory)/plugins, \(binaryDirectory); did you mean 'sqlite'?",
             "\(path):6:33: consumers.b.interval must be a positive duration such as 5s (got 'soon')",
-            "\(path):7:31: consumers.c.colour is not a setting of the jsonl consumer (it takes path)",
+            "\(path):7:31: consumers.c.colour is not a setting of the jsonl consumer (it takes flush_interval, keep, path, rotate)",
             "\(path):8:16: consumers.d.plugin names an unknown plugin 'stdot': no libstdot.so in \(binaryDirectory)/plugins, \(binaryDirectory); did you mean 'stdout'?",
         ])
     }
