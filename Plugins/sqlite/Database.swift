@@ -57,6 +57,10 @@ final class Database {
         return Statement(statement, database: self)
     }
 
+    /// Whether a transaction is open (SQLite rolls one back by itself after some failures).
+    /// The corresponding C function is `sqlite3_get_autocommit`.
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// Waits up to `milliseconds` for another connection's lock instead of failing at once.
     func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 

@@ -90,10 +90,28 @@ final class SQLiteConsumer: RingmasterConsumer {
             throw error
         }
         pendingRows += batch.count
-        if pendingRows >= settings.batchRows { try commit() }
+        if pendingRows >= settings.batchRows { try commitTaken() }
     }
 
-    func tick() throws { try commit() }
+    /// Commits rows already taken. When the commit fails but the transaction is still open
+    /// (a busy file), the rows stay pending for the next commit: failing the call would make
+    /// the host offer this batch again and store it twice. When SQLite rolled the transaction
+    /// back, the rows are gone, and the error says so (the host retries this batch or stops
+    /// the route, and the run's exit status tells).
+    private func commitTaken() throws(DatabaseError) {
+        do { try commit() } catch {
+            if database.isInTransaction {
+                host.log(.warning, "commit failed, \(pendingRows) rows stay pending: \(error)")
+                return
+            }
+            let lost = pendingRows
+            inTransaction = false
+            pendingRows = 0
+            throw DatabaseError(message: "\(error); the transaction was rolled back and \(lost) rows of this and earlier batches were lost")
+        }
+    }
+
+    func tick() throws { try commitTaken() }
 
     func flush() throws { try commit() }
 

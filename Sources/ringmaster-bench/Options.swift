@@ -85,7 +85,9 @@ struct BenchOptions {
         ring alone (64 B), and the supervisor's context switches while idle. Then the walker's section:
         `ringmaster run` with ringmaster-walk and the stats consumer, start-up included, against
         find and fdfind on a generated tree of N entries and on /usr, warm cache, median of N runs,
-        every run's count checked. Exit status: 0 when every run verified, 1 when a run failed or
+        every run's count checked. Then the sqlite section: a walk into SQLite through `ringmaster run`
+        and the sqlite plugin against find -printf | sqlite3 .import into a table of the same columns,
+        with and without indexes, on the same trees. Exit status: 0 when every run verified, 1 when a run failed or
         could not be measured, 2 on a usage error.
 
         transports: \(Transport.allCases.map(\.rawValue).joined(separator: ", "))

@@ -302,8 +302,9 @@ final class StatAhead: @unchecked Sendable {
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Jobs that may have work for a helper, oldest first. Under `mutex`.
     private var jobs: [StatJob] = []
-    private var sleepers = 0
-    /// Bumped (under `mutex`) by every `add` and `nudge`, so a spinning helper sees new work without the lock.
+    /// Helpers asleep on `wake` (changed under `mutex`; read without it by `take`).
+    private let sleepers = Atomic<Int>(0)
+    /// Bumped by every `add` and `take`, so a spinning helper sees new work without the lock.
     private let published = Atomic<Int>(0)
     /// Directories read ahead (or being read) and not yet taken or released.
     private let outstanding = Atomic<Int>(0)
@@ -335,8 +336,8 @@ final class StatAhead: @unchecked Sendable {
     func add(_ job: StatJob) {
         pthread_mutex_lock(mutex)
         jobs.append(job)
-        _ = published.add(1, ordering: .relaxed)
-        if sleepers > 0 { pthread_cond_signal(wake) }
+        _ = published.add(1, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_signal(wake) }
         pthread_mutex_unlock(mutex)
     }
 
@@ -344,12 +345,15 @@ final class StatAhead: @unchecked Sendable {
     func take(_ job: StatJob, entry index: Int) -> PreparedDirectory? {
         guard job.readAheadLevels > 0 else { return nil }
         let directory = job.take(index)
-        if directory != nil { _ = outstanding.subtract(1, ordering: .relaxed) }
-        // The window moved: there may be a slot to read ahead now.
-        pthread_mutex_lock(mutex)
-        _ = published.add(1, ordering: .relaxed)
-        if sleepers > 0 { pthread_cond_signal(wake) }
-        pthread_mutex_unlock(mutex)
+        let left = directory == nil ? outstanding.load(ordering: .relaxed) : outstanding.subtract(1, ordering: .relaxed).newValue
+        // The window moved: there may be a slot to read ahead now. A sleeping helper is woken
+        // (on this CPU, often, so it costs the walk a switch) only once there is room for a few.
+        _ = published.add(1, ordering: .sequentiallyConsistent)
+        if left <= Self.maxPrepared / 2 && sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_signal(wake)
+            pthread_mutex_unlock(mutex)
+        }
         return directory
     }
 
@@ -402,12 +406,12 @@ final class StatAhead: @unchecked Sendable {
                 cshim_cpu_relax()
                 spins += 1
             }
+            // `sleepers` before `published`, and `take` the other way round (both sequentially
+            // consistent): either this sees the new work or `take` sees a sleeper and signals.
             pthread_mutex_lock(mutex)
-            while published.load(ordering: .relaxed) == seen {
-                sleepers += 1
-                pthread_cond_wait(wake, mutex)
-                sleepers -= 1
-            }
+            _ = sleepers.add(1, ordering: .sequentiallyConsistent)
+            while published.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, mutex) }
+            _ = sleepers.subtract(1, ordering: .sequentiallyConsistent)
             pthread_mutex_unlock(mutex)
         }
     }
