@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "jsonl", type: .dynamic, targets: ["JSONLinesPlugin"]),
         .library(name: "stats", type: .dynamic, targets: ["StatsPlugin"]),
         .library(name: "discard", type: .dynamic, targets: ["DiscardPlugin"]),
+        // The Swift example consumer (examples/swift-consumer), built here too so the tests load it.
+        .library(name: "linecount", type: .dynamic, targets: ["LineCountExample"]),
         // `exec`: records to any program's standard input (JSON Lines or binary frames), restarted by
         // a worker-style policy. See docs/PLUGINS.md, "The exec consumer".
         .library(name: "exec", type: .dynamic, targets: ["ExecPlugin"]),
@@ -101,6 +103,11 @@ let package = Package(
         .testTarget(
             name: "RingChannelTests",
             dependencies: ["RingChannel", "RingmasterProducer", "RingmasterTestSupport", "CShim", "CLibUV"]
+        ),
+        .target(
+            name: "LineCountExample",
+            dependencies: ["RingmasterConsumerKit", "RingmasterRendering"],
+            path: "examples/swift-consumer/Sources/LineCount"
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "LoopKitTests", dependencies: ["LoopKit", "SystemKit"]),
