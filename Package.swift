@@ -109,24 +109,26 @@ let package = Package(
             dependencies: ["RingmasterConsumerKit", "RingmasterRendering"],
             path: "examples/swift-consumer/Sources/LineCount"
         ),
+        // What the integration test targets share: scratch directories, running `ringmaster`.
+        .target(name: "TestHarness", dependencies: ["RingmasterTestSupport"], path: "Tests/TestHarness"),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "LoopKitTests", dependencies: ["LoopKit", "SystemKit"]),
         // ringmaster-walk through `ringmaster run`, compared with find(1); the file-entry decoder.
-        .testTarget(name: "WalkTests", dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterRendering"]),
+        .testTarget(name: "WalkTests", dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterRendering", "TestHarness"]),
         .testTarget(
             name: "SupervisorTests",
-            dependencies: ["Supervisor", "Manifest", "RingChannel", "RingmasterTestSupport", "RingmasterRendering"]
+            dependencies: ["Supervisor", "Manifest", "RingChannel", "RingmasterTestSupport", "RingmasterRendering", "TestHarness"]
         ),
         // The plugin ABI: loading rules, version and symbol checks, consume errors (C test plugins
         // built by the tests with cc), the C example.
         .testTarget(
             name: "PluginTests",
-            dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterConsumerKit"],
+            dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterConsumerKit", "TestHarness"],
             exclude: ["CPlugins"]
         ),
         // The sqlite plugin through `ringmaster run`: walks against find(1), reopen modes, SIGKILL.
-        .testTarget(name: "SQLiteTests", dependencies: ["RingmasterTestSupport", "CSQLite"]),
+        .testTarget(name: "SQLiteTests", dependencies: ["RingmasterTestSupport", "CSQLite", "TestHarness"]),
         // The exec consumer: its pure policy and framing, and Python consumers through `ringmaster run`.
-        .testTarget(name: "ExecTests", dependencies: ["ExecConsumerCore", "RingmasterConsumerKit", "RingmasterTestSupport"]),
+        .testTarget(name: "ExecTests", dependencies: ["ExecConsumerCore", "RingmasterConsumerKit", "RingmasterTestSupport", "TestHarness"]),
     ]
 )

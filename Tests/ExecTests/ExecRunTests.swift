@@ -1,5 +1,6 @@
 import Foundation
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// Python consumers through `exec` under `ringmaster run`: counts, a child that dies mid-stream,

@@ -1,6 +1,7 @@
 import Foundation
 import RingmasterTestSupport
 import Supervisor
+import TestHarness
 import Testing
 
 /// A plugin that fails on a batch: the host retries it (ring held) or stops the route; records

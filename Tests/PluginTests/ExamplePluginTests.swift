@@ -1,5 +1,6 @@
 import Foundation
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// The C example plugin (examples/c-consumer) builds with its own Makefile and loads.

@@ -1,5 +1,6 @@
 import Foundation
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// Loading plugins through `ringmaster run` and `validate`: by name, by path, and every way a
@@ -42,14 +43,14 @@ import Testing
         // Without the variable the name is unknown, and the message says where it looked.
         let missing = try ringmaster("validate", manifest: text, in: scratch)
         #expect(missing.status == .exited(2))
-        #expect(missing.stderr.contains("\(missing.path):9:16: consumers.c.plugin names an unknown plugin 'counting': no libcounting.so in \(binaryDirectory)/plugins, \(binaryDirectory)"), "\(missing.stderr)")
+        #expect(missing.stderr.contains("\(missing.manifestPath):9:16: consumers.c.plugin names an unknown plugin 'counting': no libcounting.so in \(binaryDirectory)/plugins, \(binaryDirectory)"), "\(missing.stderr)")
     }
 
     @Test func missingFileIsAStartupErrorAtThePluginValue() throws {
         let scratch = Scratch()
         let run = try ringmaster(manifest: manifest(plugin: "./nowhere/libx.so"), in: scratch)
         #expect(run.status == .exited(2))
-        #expect(run.stderr.contains("\(run.path):9:16: consumers.c.plugin './nowhere/libx.so' does not exist (looked for \(scratch.path)/./nowhere/libx.so)"), "\(run.stderr)")
+        #expect(run.stderr.contains("\(run.manifestPath):9:16: consumers.c.plugin './nowhere/libx.so' does not exist (looked for \(scratch.path)/./nowhere/libx.so)"), "\(run.stderr)")
         #expect(!run.stderr.contains("started w.0"))
     }
 
@@ -85,10 +86,10 @@ import Testing
         // A message "KEY: text" is placed at that setting; any other at the plugin value.
         let keyed = try ringmaster(manifest: manifest(plugin: "./libtestplugin.so", settings: ", create_error: 'create_error: no good'"), in: scratch)
         #expect(keyed.status == .exited(2))
-        #expect(keyed.stderr.contains("\(keyed.path):9:50: consumers.c.create_error no good"), "\(keyed.stderr)")
+        #expect(keyed.stderr.contains("\(keyed.manifestPath):9:50: consumers.c.create_error no good"), "\(keyed.stderr)")
         let plain = try ringmaster(manifest: manifest(plugin: "./libtestplugin.so", settings: ", create_error: database is locked"), in: scratch)
         #expect(plain.status == .exited(2))
-        #expect(plain.stderr.contains("\(plain.path):9:16: consumers.c.plugin './libtestplugin.so' could not create the consumer: database is locked"), "\(plain.stderr)")
+        #expect(plain.stderr.contains("\(plain.manifestPath):9:16: consumers.c.plugin './libtestplugin.so' could not create the consumer: database is locked"), "\(plain.stderr)")
         #expect(!plain.stderr.contains("started w.0"))
         // validate calls check, not create: the create error is a run-time error only.
         let validate = try ringmaster("validate", manifest: manifest(plugin: "./libtestplugin.so", settings: ", create_error: boom"), in: scratch)
@@ -103,8 +104,8 @@ import Testing
         #expect(run.status == .exited(2))
         let lines = run.stderr.split(separator: "\n").map(String.init)
         #expect(lines == [
-            "\(run.path):9:49: consumers.c.check_error bad",
-            "\(run.path):9:79: consumers.c.on_error must be one of retry, stop (got 'later')",
+            "\(run.manifestPath):9:49: consumers.c.check_error bad",
+            "\(run.manifestPath):9:79: consumers.c.on_error must be one of retry, stop (got 'later')",
         ])
     }
 }

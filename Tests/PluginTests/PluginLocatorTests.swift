@@ -1,4 +1,5 @@
 import Supervisor
+import TestHarness
 import Testing
 
 /// Where `plugin:` values are looked for (pure rules, no loading).

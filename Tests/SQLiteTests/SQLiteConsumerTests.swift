@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// The `sqlite` plugin through `ringmaster run`: the walker's rows against find(1), the reopen
@@ -30,7 +31,7 @@ import Testing
         let scratch = Scratch()
         let root = makeTree(in: scratch)
         // batch_rows 7: many transactions in one small walk.
-        let run = try runToEnd(walkManifest(root, settings: "path: walk.sqlite, batch_rows: 7"), in: scratch)
+        let run = try ringmaster(manifest: walkManifest(root, settings: "path: walk.sqlite, batch_rows: 7"), in: scratch)
         #expect(run.status == .exited(0), "\(run.stderr.suffix(2000))")
 
         let database = try TestDatabase(scratch.file("walk.sqlite"))
@@ -62,18 +63,18 @@ import Testing
         func rows() throws -> Int64 { try TestDatabase(scratch.file("walk.sqlite")).integer("SELECT count(*) FROM file_entries") }
 
         for _ in 0..<2 {
-            let run = try runToEnd(walkManifest(root, settings: "path: walk.sqlite"), in: scratch)
+            let run = try ringmaster(manifest: walkManifest(root, settings: "path: walk.sqlite"), in: scratch)
             #expect(run.status == .exited(0), "\(run.stderr.suffix(2000))")
         }
         #expect(try rows() == 2 * entries, "append (the default) keeps the first run's rows")
-        let replaced = try runToEnd(walkManifest(root, settings: "path: walk.sqlite, mode: replace"), in: scratch)
+        let replaced = try ringmaster(manifest: walkManifest(root, settings: "path: walk.sqlite, mode: replace"), in: scratch)
         #expect(replaced.status == .exited(0), "\(replaced.stderr.suffix(2000))")
         #expect(try rows() == entries)
-        let appended = try runToEnd(walkManifest(root, settings: "path: walk.sqlite, mode: append"), in: scratch)
+        let appended = try ringmaster(manifest: walkManifest(root, settings: "path: walk.sqlite, mode: append"), in: scratch)
         #expect(appended.status == .exited(0))
         #expect(try rows() == 2 * entries)
         // replace drops the tables with their indexes; `indexes: false` leaves them out.
-        let bare = try runToEnd(walkManifest(root, settings: "path: walk.sqlite, mode: replace, indexes: false"), in: scratch)
+        let bare = try ringmaster(manifest: walkManifest(root, settings: "path: walk.sqlite, mode: replace, indexes: false"), in: scratch)
         #expect(bare.status == .exited(0), "\(bare.stderr.suffix(2000))")
         #expect(try rows() == entries)
         #expect(try TestDatabase(scratch.file("walk.sqlite")).integer("SELECT count(*) FROM sqlite_master WHERE type = 'index'") == 0)
@@ -84,7 +85,7 @@ import Testing
         // A slow stream: a record about every millisecond, committed every 20 rows or 50 ms.
         let text = manifest(workers: [("slow", producerPath, ["--records", "1000000", "--sleep-ms", "1"], "text")],
                             settings: "path: killed.sqlite, batch_rows: 20, commit_interval: 50ms")
-        let run = try RingmasterRun.start(text, in: scratch)
+        let run = try SupervisorRun(manifest: text, in: scratch)
         var committed: Int64 = 0
         for _ in 0..<500 where committed < 300 {
             usleep(20_000)
@@ -115,7 +116,7 @@ import Testing
             ("j", producerPath, ["--records", "300"], "json"),
             ("f", producerPath, ["--records", "50"], "file-entry"),
         ]
-        let run = try runToEnd(manifest(workers: workers, settings: "path: mixed.sqlite, batch_rows: 64"), in: scratch)
+        let run = try ringmaster(manifest: manifest(workers: workers, settings: "path: mixed.sqlite, batch_rows: 64"), in: scratch)
         #expect(run.status == .exited(0), "\(run.stderr.suffix(2000))")
         let database = try TestDatabase(scratch.file("mixed.sqlite"))
         for (table, worker, records) in [("records_bytes", "b", 500), ("records_text", "t", 400), ("records_json", "j", 300)] {
@@ -139,15 +140,15 @@ import Testing
     @Test func settingsErrorsArePositioned() throws {
         let scratch = Scratch()
         let bad = manifest(workers: [("w", producerPath, [], "bytes")], settings: "path: x.sqlite, mode: sideways, batch_rows: 0, colour: red")
-        let run = try runToEnd(bad, in: scratch)
+        let run = try ringmaster(manifest: bad, in: scratch)
         #expect(run.status == .exited(2))
         #expect(run.stderr.contains("consumers.db.mode must be append or replace (got 'sideways')"), "\(run.stderr)")
         #expect(run.stderr.contains("consumers.db.batch_rows must be an integer"))
         #expect(run.stderr.contains("consumers.db.colour is not a setting of the sqlite consumer"))
-        let missing = try runToEnd(manifest(workers: [("w", producerPath, [], "bytes")], settings: "mode: append"), in: scratch)
+        let missing = try ringmaster(manifest: manifest(workers: [("w", producerPath, [], "bytes")], settings: "mode: append"), in: scratch)
         #expect(missing.status == .exited(2))
         #expect(missing.stderr.contains("needs a path"), "\(missing.stderr)")
-        let unopenable = try runToEnd(manifest(workers: [("w", producerPath, [], "bytes")], settings: "path: no/such/dir/x.sqlite"), in: scratch)
+        let unopenable = try ringmaster(manifest: manifest(workers: [("w", producerPath, [], "bytes")], settings: "path: no/such/dir/x.sqlite"), in: scratch)
         #expect(unopenable.status == .exited(2))
         #expect(unopenable.stderr.contains("consumers.db.path cannot be used as a database"), "\(unopenable.stderr)")
     }

@@ -2,83 +2,12 @@ import CSQLite
 import Foundation
 import Glibc
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
-/// The binaries under test (and libsqlite.so), built beside the test bundle.
-let binaryDirectory = executableDirectory()
-let ringmasterPath = binaryDirectory + "/ringmaster"
+/// The producers the manifests name.
 let walkPath = binaryDirectory + "/ringmaster-walk"
 let producerPath = binaryDirectory + "/ringmaster-test-producer"
-
-/// A scratch directory for one test, removed at the end.
-final class Scratch {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/ringmaster-sqlite-test-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(cString: template)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) -> String {
-        let target = file(name)
-        FileManager.default.createFile(atPath: target, contents: Data(text.utf8))
-        return target
-    }
-
-    func read(_ name: String) -> Data { FileManager.default.contents(atPath: file(name)) ?? Data() }
-}
-
-/// A started `ringmaster run` with its output in the scratch directory.
-struct RingmasterRun {
-    let process: SpawnedProcess
-    let scratch: Scratch
-
-    /// Writes `manifest` as manifest.yaml and starts `ringmaster run` on it.
-    static func start(_ manifest: String, in scratch: Scratch) throws -> RingmasterRun {
-        let path = scratch.write("manifest.yaml", manifest)
-        let out = open(scratch.file("stdout.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        let err = open(scratch.file("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        defer {
-            close(out)
-            close(err)
-        }
-        return RingmasterRun(process: try SpawnedProcess.spawn(ringmasterPath, ["run", path], stdoutTo: out, stderrTo: err),
-                             scratch: scratch)
-    }
-
-    /// Waits (bounded) for the end; kills it, failing the test, when it takes too long.
-    func finish(limit: Double = 120) -> RingmasterTestSupport.ExitStatus {
-        var waited = 0.0
-        var status = process.poll()
-        while status == nil && waited < limit {
-            usleep(20_000)
-            waited += 0.02
-            status = process.poll()
-        }
-        if status == nil {
-            Issue.record("ringmaster did not finish within \(limit)s")
-            process.kill(SIGKILL)
-            status = process.wait()
-        }
-        return status!
-    }
-
-    var stderr: String { String(decoding: scratch.read("stderr.txt"), as: UTF8.self) }
-}
-
-/// Runs a manifest to its end; returns the status and the log.
-func runToEnd(_ manifest: String, in scratch: Scratch) throws -> (status: RingmasterTestSupport.ExitStatus, stderr: String) {
-    let run = try RingmasterRun.start(manifest, in: scratch)
-    let status = run.finish()
-    return (status, run.stderr)
-}
 
 /// A manifest with one worker per entry of `workers` (name, command, args, format) routed to the
 /// sqlite consumer `db` with `settings`.
@@ -193,7 +122,7 @@ func findListing(_ root: String, in scratch: Scratch) throws -> [Listed] {
     let process = try SpawnedProcess.spawn("/usr/bin/find", [root, "-printf", "%p\\0%y\\0%s\\0"], stdoutTo: out)
     close(out)
     #expect(process.wait() == .exited(0))
-    let fields = scratch.read("find.out").split(separator: 0, omittingEmptySubsequences: false)
+    let fields = scratch.data("find.out").split(separator: 0, omittingEmptySubsequences: false)
     var result: [Listed] = []
     var index = 0
     while index + 2 < fields.count {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// An idle supervisor does not wake up: no polling timers, no periodic checks. Counted as

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// `ringmaster run` end to end: real worker processes, real rings, the jsonl consumer's file.

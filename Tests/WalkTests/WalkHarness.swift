@@ -1,37 +1,11 @@
 import Foundation
 import Glibc
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// The binaries under test, built beside the test bundle.
-let binaryDirectory = executableDirectory()
-let ringmasterPath = binaryDirectory + "/ringmaster"
 let walkPath = binaryDirectory + "/ringmaster-walk"
-
-/// A scratch directory readable by every user (the walker may run as nobody), removed with
-/// `rm -rf` at the end: it copes with trees deeper than PATH_MAX and with modes set to 000.
-final class WalkScratch {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/ringmaster-walk-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        chmod(path, 0o755)
-    }
-
-    deinit {
-        _ = run("/bin/chmod", ["-R", "u+rwx", path])
-        _ = run("/bin/rm", ["-rf", path])
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func read(_ name: String) -> Data { FileManager.default.contents(atPath: file(name)) ?? Data() }
-
-    func text(_ name: String) -> String { String(decoding: read(name), as: UTF8.self) }
-}
 
 /// Runs a program to its end with stdout to `stdoutPath` (or /dev/null); returns its status.
 @discardableResult
@@ -60,7 +34,7 @@ struct Listed: Hashable, CustomStringConvertible {
 
 /// What `find ARGS -printf '%p\0%y\0%s\0'` reports (NUL-separated, so names with newlines are
 /// exact), optionally as another user through `setpriv`.
-func findListing(_ arguments: [String], in scratch: WalkScratch, asNobody: Bool = false, withSize: Bool = true) -> [Listed] {
+func findListing(_ arguments: [String], in scratch: Scratch, asNobody: Bool = false, withSize: Bool = true) -> [Listed] {
     let output = scratch.file("find.out")
     let findArguments = arguments + ["-printf", "%p\\0%y\\0%s\\0"]
     if asNobody {
@@ -68,7 +42,7 @@ func findListing(_ arguments: [String], in scratch: WalkScratch, asNobody: Bool 
     } else {
         run("/usr/bin/find", findArguments, stdoutPath: output)
     }
-    let fields = scratch.read("find.out").split(separator: 0, omittingEmptySubsequences: false)
+    let fields = scratch.data("find.out").split(separator: 0, omittingEmptySubsequences: false)
     var result: [Listed] = []
     var index = 0
     while index + 2 < fields.count {
@@ -143,7 +117,7 @@ struct WalkRun {
 }
 
 /// Runs the walker under `ringmaster run` with a jsonl consumer and waits (bounded) for the end.
-func runWalker(_ arguments: [String], in scratch: WalkScratch, instances: Int = 1, asNobody: Bool = false,
+func runWalker(_ arguments: [String], in scratch: Scratch, instances: Int = 1, asNobody: Bool = false,
                cwd: String? = nil, restart: String = "{ policy: never }", channel: String = "{ ring: 1MiB, max_record: 64KiB }",
                environment: [String: String] = [:], limit: Double = 120) throws -> WalkRun {
     let command = asNobody ? "/usr/bin/setpriv" : walkPath
@@ -186,8 +160,8 @@ func runWalker(_ arguments: [String], in scratch: WalkScratch, instances: Int = 
         process.kill(SIGKILL)
         status = process.wait()
     }
-    return WalkRun(status: status!, records: readWalkRecords(scratch.read("out.jsonl")),
-                   stderr: scratch.text("stderr.txt"), stdout: scratch.text("stdout.txt"))
+    return WalkRun(status: status!, records: readWalkRecords(scratch.data("out.jsonl")),
+                   stderr: scratch.read("stderr.txt"), stdout: scratch.read("stdout.txt"))
 }
 
 /// Builds trees with raw byte names (not UTF-8, newlines, leading dashes) under a root.

@@ -1,12 +1,13 @@
 import Foundation
 import Glibc
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// Big, deep and sharded walks, and crashes: still exactly the tree, exactly once.
 @Suite(.serialized) struct WalkScaleTests {
     @Test func directoryOfHundredThousandEntries() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = scratch.file("big")
         mkdir(root, 0o755)
         let tree = TreeBuilder(root: root)
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test func chainFiveThousandDeep() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = scratch.file("chain")
         mkdir(root, 0o755)
         // Built with *at calls: the deep paths are longer than PATH_MAX.
@@ -44,7 +45,7 @@ import Testing
     }
 
     @Test func poolOfThreeSharesTheTreeExactlyOnce() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = makeWideTree(scratch, top: 30, middle: 30, files: 5)
         let walk = try runWalker([root], in: scratch, instances: 3)
         #expect(walk.status == .exited(0), "\(walk.stderr.suffix(2000))")
@@ -57,7 +58,7 @@ import Testing
     }
 
     @Test func crashedWalkersResumeWithNothingLostAndNothingTwice() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = makeWideTree(scratch, top: 12, middle: 12, files: 150)
         // Twelve roots, in reverse order, so tokens name roots other than the first.
         let roots = (0..<12).reversed().map { "\(root)/t\($0)" }
@@ -82,7 +83,7 @@ import Testing
     }
 
     /// root/tNN/mNN/{fN…, sub/{x, y}}: top × middle directories with `files` files and a small subdirectory each.
-    private func makeWideTree(_ scratch: WalkScratch, top: Int, middle: Int, files: Int) -> String {
+    private func makeWideTree(_ scratch: Scratch, top: Int, middle: Int, files: Int) -> String {
         let root = scratch.file("wide")
         mkdir(root, 0o755)
         let tree = TreeBuilder(root: root)

@@ -1,12 +1,13 @@
 import Foundation
 import Glibc
 import RingmasterTestSupport
+import TestHarness
 import Testing
 
 /// `ringmaster-walk` under `ringmaster run`, on generated trees, against find(1).
 @Suite(.serialized) struct WalkTreeTests {
     @Test func oddNamesAndEmptyDirectoriesMatchFindInWalkOrder() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = scratch.file("tree")
         let tree = TreeBuilder(root: root)
         mkdir(root, 0o755)
@@ -42,7 +43,7 @@ import Testing
     }
 
     @Test func symlinkLoopsAreEntriesWhenNotFollowing() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = makeLinkTree(scratch)
         let walk = try runWalker([root], in: scratch)
         #expect(walk.status == .exited(0), "\(walk.stderr.suffix(2000))")
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func followingSymlinksDetectsLoopsByDeviceAndInode() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = makeLinkTree(scratch)
         let walk = try runWalker(["--follow-symlinks", root], in: scratch)
         #expect(walk.status == .exited(0), "\(walk.stderr.suffix(2000))")
@@ -68,7 +69,7 @@ import Testing
     }
 
     /// a/b/up → the root, self → self, dangling → nowhere, linka → a, c/again → c.
-    private func makeLinkTree(_ scratch: WalkScratch) -> String {
+    private func makeLinkTree(_ scratch: Scratch) -> String {
         let root = scratch.file("links")
         mkdir(root, 0o755)
         let tree = TreeBuilder(root: root)
@@ -86,7 +87,7 @@ import Testing
 
     @Test(.enabled(if: access("/usr/bin/setpriv", X_OK) == 0, "needs setpriv to drop root"))
     func unreadableDirectoryIsAnErrorRecordAndTheWalkGoesOn() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = scratch.file("tree")
         mkdir(root, 0o755)
         let tree = TreeBuilder(root: root)
@@ -110,7 +111,7 @@ import Testing
     }
 
     @Test func depthExcludeAndNoStatMatchFind() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = scratch.file("tree")
         mkdir(root, 0o755)
         let tree = TreeBuilder(root: root)
@@ -139,7 +140,7 @@ import Testing
     }
 
     @Test func rootsComeInCommandLineOrderAndMayStartWithADash() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         for name in ["zeta", "-dash"] {
             mkdir(scratch.file(name), 0o755)
             TreeBuilder(root: scratch.file(name)).file("f", size: 1)
@@ -151,7 +152,7 @@ import Testing
 
     @Test(.enabled(if: canMountTmpfs(), "needs to mount a tmpfs"))
     func oneFileSystemStopsAtMountPointsLikeFindXdev() throws {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         let root = scratch.file("tree")
         mkdir(root, 0o755)
         let tree = TreeBuilder(root: root)
@@ -171,21 +172,21 @@ import Testing
     }
 
     @Test func usageErrorsAndHelp() {
-        let scratch = WalkScratch()
+        let scratch = Scratch()
         #expect(run(walkPath, ["--help"], stdoutPath: scratch.file("help")) == .exited(0))
-        #expect(scratch.text("help").contains("--one-file-system"))
+        #expect(scratch.read("help").contains("--one-file-system"))
         #expect(run(walkPath, ["--bogus", "/"], stderrPath: scratch.file("err")) == .exited(2))
-        #expect(scratch.text("err").contains("unknown option --bogus"))
+        #expect(scratch.read("err").contains("unknown option --bogus"))
         #expect(run(walkPath, [], stderrPath: scratch.file("err")) == .exited(2))
         #expect(run(walkPath, ["/"], stderrPath: scratch.file("err")) == .exited(2))
-        #expect(scratch.text("err").contains("RINGMASTER_SEGMENT is not set"))
+        #expect(scratch.read("err").contains("RINGMASTER_SEGMENT is not set"))
     }
 }
 
 /// Whether this process may mount a tmpfs (root in a namespace that allows it).
 func canMountTmpfs() -> Bool {
     guard getuid() == 0 else { return false }
-    let probe = WalkScratch()
+    let probe = Scratch()
     guard run("/bin/mount", ["-t", "tmpfs", "none", probe.path]) == .exited(0) else { return false }
     run("/bin/umount", [probe.path])
     return true
