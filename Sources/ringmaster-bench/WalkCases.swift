@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 import RingChannel
 import RingmasterTestSupport
@@ -66,26 +67,35 @@ struct WalkTree {
             index += 1
         }
 
+        // The plan (names from the generator, in order), then the directories, then the files:
+        // those in parallel, one thread per allowed CPU (at most 4), each a share of the directories.
         var paths: [String] = []
         paths.reserveCapacity(tree.count)
+        var plan: [[(name: String, link: Bool)]] = []
+        plan.reserveCapacity(tree.count)
         for (number, directory) in tree.enumerated() {
-            let path = directory.parent < 0 ? directory.name : paths[directory.parent] + "/" + directory.name
-            paths.append(path)
+            paths.append(directory.parent < 0 ? directory.name : paths[directory.parent] + "/" + directory.name)
+            plan.append((0..<counts[number]).map { file in (Self.fileName(file, &random), random.below(100) == 0) })
+        }
+        for path in paths {
             guard mkdir(path, 0o755) == 0 else { throw .system("mkdir(\(path))") }
-            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard fd >= 0 else { throw .system("open(\(path))") }
-            defer { close(fd) }
-            for file in 0..<counts[number] {
-                let name = Self.fileName(file, &random)
-                if random.below(100) == 0 {
-                    guard symlinkat("../" + name, fd, name) == 0 else { throw .system("symlinkat(\(path)/\(name))") }
-                    symlinks += 1
-                } else {
-                    guard mknodat(fd, name, S_IFREG | 0o644, 0) == 0 else { throw .system("mknodat(\(path)/\(name))") }
-                    files += 1
+        }
+        let workers = max(1, min(4, Int(cshim_allowed_cpu_count())))
+        let failures = runThreads(workers) { [paths, plan] worker in
+            for number in stride(from: worker, to: paths.count, by: workers) {
+                let fd = open(paths[number], O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard fd >= 0 else { return "open(\(paths[number])): \(Errno.current)" }
+                defer { close(fd) }
+                for (name, link) in plan[number] {
+                    let made = link ? symlinkat("../" + name, fd, name) : mknodat(fd, name, S_IFREG | 0o644, 0)
+                    guard made == 0 else { return "\(link ? "symlinkat" : "mknodat")(\(paths[number])/\(name)): \(Errno.current)" }
                 }
             }
+            return nil
         }
+        if let failure = failures.compactMap({ $0 }).first { throw BenchFailure(failure) }
+        symlinks = plan.reduce(0) { $0 + $1.count { $0.link } }
+        files = fileTotal - symlinks
         directories = tree.count
         entries = directories + files + symlinks
         seconds = elapsedSeconds(since: start)
@@ -123,6 +133,44 @@ struct WalkTree {
         default: return "\(index)"
         }
     }
+}
+
+/// Runs `body(0)` … `body(count − 1)` on as many threads (pthreads, which inherit this thread's
+/// CPU affinity) and returns what each reported (nil: no failure), in order.
+func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> String?) -> [String?] {
+    let slots = (0..<count).map { ThreadSlot(index: $0, body: body) }
+    var threads: [pthread_t] = []
+    for slot in slots.dropFirst() {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(slot).toOpaque()
+        let status = pthread_create(&thread, nil, { context in
+            Unmanaged<ThreadSlot>.fromOpaque(context!).takeRetainedValue().run()
+            return nil
+        }, context)
+        if status == 0 {
+            threads.append(thread)
+        } else {
+            Unmanaged<ThreadSlot>.fromOpaque(context).release()
+            slot.run()
+        }
+    }
+    slots[0].run()
+    for thread in threads { pthread_join(thread, nil) }
+    return slots.map(\.result)
+}
+
+/// One thread of `runThreads`: its index, the work, and what the work reported once it ran.
+final class ThreadSlot: @unchecked Sendable {
+    let index: Int
+    let body: @Sendable (Int) -> String?
+    var result: String? = nil
+
+    init(index: Int, body: @escaping @Sendable (Int) -> String?) {
+        self.index = index
+        self.body = body
+    }
+
+    func run() { result = body(index) }
 }
 
 /// A small deterministic generator (SplitMix64).
@@ -193,6 +241,16 @@ enum WalkCase: CaseIterable {
     }
 }
 
+/// `text` as a double-quoted YAML scalar.
+func yamlQuoted(_ text: String) -> String {
+    var out = "\""
+    for character in text {
+        if character == "\\" || character == "\"" { out.append("\\") }
+        out.append(character)
+    }
+    return out + "\""
+}
+
 /// `text` in single quotes for /bin/sh.
 func shellQuoted(_ text: String) -> String {
     "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
@@ -239,7 +297,7 @@ struct WalkCases {
                 workers:
                   walker:
                     command: \(walker)
-                    args: [\(arguments.map { "\"\($0)\"" }.joined(separator: ", "))]
+                    args: [\(arguments.map(yamlQuoted).joined(separator: ", "))]
                     instances: \(walkCase.instances)
                     channel: \(Self.channel)
                     format: file-entry

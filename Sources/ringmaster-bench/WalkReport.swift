@@ -16,6 +16,9 @@ struct WalkReport {
 
     /// The label of the generated tree in `--walk-trees` and in the table.
     static let generatedName = "generated"
+    /// The pool's split depth on a tree not generated here (the generated tree takes the
+    /// walker's default, 2): what examples/walk.yaml gives /usr. It matters to pools only.
+    static let systemSplitDepth = 4
 
     init(cases: WalkCases, options: BenchOptions) {
         self.cases = cases
@@ -46,8 +49,9 @@ struct WalkReport {
             } else {
                 do {
                     let count = try cases.countEntries(name)
-                    notes.append("\(name): \(Report.grouped(Double(count))) entries (find \(name) | wc -l, before the runs)")
-                    trees.append(WalkRoot(label: name, path: name, expected: count))
+                    notes.append("\(name): \(Report.grouped(Double(count))) entries (find \(name) | wc -l, before the runs); "
+                        + "walker with --split-depth \(Self.systemSplitDepth), as examples/walk.yaml (the bulk of /usr sits in a few subtrees two levels down)")
+                    trees.append(WalkRoot(label: name, path: name, expected: count, walkerArguments: ["--split-depth", "\(Self.systemSplitDepth)"]))
                 } catch {
                     failures.append("counting \(name): \(error)")
                 }
@@ -85,7 +89,7 @@ struct WalkReport {
     func lines() -> (lines: [String], met: Int, measured: Int) {
         var out: [String] = []
         out.append("walk: the whole path, each run timed from spawn to exit; warm cache (one untimed run of each first); median of \(runs) runs, rounds interleaving every case and tree")
-        out.append("walker: `ringmaster run` (start-up included) → ringmaster-walk, memfd ring 4 MiB → built-in stats consumer; peers: `/bin/sh -c PIPELINE`")
+        out.append("walker: `ringmaster run` (start-up included) → ringmaster-walk, memfd ring 4 MiB → the stats consumer (plugin: stats); peers: `/bin/sh -c PIPELINE`")
         out.append("every run's count checked: the stats consumer's records, or wc -l, equal the tree's entries (fdfind: less the root)")
         for note in notes { out.append(note) }
         out.append("the × columns: that peer's median ÷ this row's (above 1× = faster than the peer)")

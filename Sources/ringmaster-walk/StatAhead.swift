@@ -129,7 +129,6 @@ final class StatJob: @unchecked Sendable {
               states[chunk].compareExchange(expected: Self.free, desired: Self.claimed, ordering: .acquiring).exchanged else {
             return nil
         }
-        dbg.wchunks += 1 // DEBUG-TEMP
         work(chunk)
         // Only this thread cancels, so the chunk is still claimed.
         states[chunk].store(Self.done, ordering: .releasing)
@@ -216,7 +215,6 @@ final class StatJob: @unchecked Sendable {
             if states[chunk].load(ordering: .relaxed) == Self.free,
                states[chunk].compareExchange(expected: Self.free, desired: Self.claimed, ordering: .acquiring).exchanged {
                 freeBelow.store(chunk, ordering: .relaxed)
-                dbg.hchunks += 1 // DEBUG-TEMP
                 work(chunk)
                 // Fails when the walking thread cancelled the chunk meanwhile: the outcomes
                 // may come from another directory that reused the descriptor, and stay unused.
@@ -295,8 +293,9 @@ final class StatAhead: @unchecked Sendable {
     static let window = 4
     /// Directories read ahead and not yet taken (each holds a descriptor), at most.
     static let maxPrepared = 16
-    /// Spins (PAUSE) of an idle helper before it sleeps: some tens of microseconds.
-    static let idleSpins = 2_000
+    /// Spins (PAUSE) of an idle helper before it sleeps: a few microseconds. Longer spins cost
+    /// the supervisor and the walking thread CPU time on a small machine, for no gain.
+    static let idleSpins = 200
 
     /// How many helper threads there are (the walking thread works too).
     let helpers: Int
@@ -347,7 +346,6 @@ final class StatAhead: @unchecked Sendable {
     func take(_ job: StatJob, entry index: Int) -> PreparedDirectory? {
         guard job.readAheadLevels > 0 else { return nil }
         let directory = job.take(index)
-        if directory == nil { dbg.notPrepared += 1 } else { dbg.taken += 1 } // DEBUG-TEMP
         let left = directory == nil ? outstanding.load(ordering: .relaxed) : outstanding.subtract(1, ordering: .relaxed).newValue
         // The window moved: there may be a slot to read ahead now. A sleeping helper is woken
         // (on this CPU, often, so it costs the walk a switch) only once there is room for a few.
@@ -371,7 +369,6 @@ final class StatAhead: @unchecked Sendable {
 
     /// Closes a prepared directory taken but not used (or never taken), after its own job.
     func release(_ directory: PreparedDirectory) {
-        dbg.released += 1 // DEBUG-TEMP
         if let job = directory.listing.statJob { finish(job) }
         WalkSystem.close(directory.handle)
         _ = outstanding.subtract(1, ordering: .relaxed)
@@ -412,7 +409,6 @@ final class StatAhead: @unchecked Sendable {
             }
             // `sleepers` before `published`, and `take` the other way round (both sequentially
             // consistent): either this sees the new work or `take` sees a sleeper and signals.
-            dbg.sleeps += 1 // DEBUG-TEMP
             pthread_mutex_lock(mutex)
             _ = sleepers.add(1, ordering: .sequentiallyConsistent)
             while published.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, mutex) }
@@ -448,7 +444,6 @@ final class StatAhead: @unchecked Sendable {
             return
         }
         let (listing, readError) = DirectoryListing.read(handle, buffer: buffer)
-        dbg.prepared += 1 // DEBUG-TEMP
         listing.startStats(in: handle, follow: false, pool: self, readAheadLevels: job.readAheadLevels - 1)
         let directory = PreparedDirectory(handle: handle, listing: listing, readError: readError)
         if !job.complete(slot, directory) { release(directory) }
@@ -460,6 +455,3 @@ final class StatAhead: @unchecked Sendable {
         max(0, min(3, WalkSystem.allowedCPUs() / max(1, instances) - 1))
     }
 }
-
-struct Dbg { var wchunks = 0, hchunks = 0, notPrepared = 0, taken = 0, sleeps = 0, prepared = 0, released = 0, inline = 0 } // DEBUG-TEMP
-nonisolated(unsafe) var dbg = Dbg() // DEBUG-TEMP

@@ -6,7 +6,6 @@
 // benchmark against find and fd. `WalkOptions.parse` is still one pure function.
 import RingChannel
 import RingmasterProducer
-import Glibc // DEBUG-TEMP
 
 @main
 enum WalkMain {
@@ -57,10 +56,6 @@ enum WalkMain {
             if let note { try producer.log(note) }
             try producer.batch { (writer) throws(RingWriteError) in try walker.run(&writer) }
             try producer.log("walked \(walker.sink.committed) records (\(walker.sink.errors) errors) in \(walker.directoriesRead) directories")
-            if WalkSystem.environment("RINGMASTER_WALK_DEBUG") != nil { // DEBUG-TEMP
-                var usage = rusage(); getrusage(__rusage_who_t(1), &usage) // DEBUG-TEMP
-                try producer.log("DEBUG main thread cpu \(Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6) s user \(Double(usage.ru_utime.tv_usec) / 1e6) nvcsw \(usage.ru_nvcsw) nivcsw \(usage.ru_nivcsw) \(dbg)") // DEBUG-TEMP
-            } // DEBUG-TEMP
             try producer.finish()
         } catch {
             WalkSystem.printError("ringmaster-walk: \(error)")

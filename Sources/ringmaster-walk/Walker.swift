@@ -159,7 +159,6 @@ struct Walker: ~Copyable {
             if let job = listing.statJob, let ready = job.outcome(index) {
                 outcome = ready
             } else {
-                dbg.inline += 1 // DEBUG-TEMP
                 do {
                     outcome = .status(try WalkSystem.status(in: stack[top].handle, listing.cName(at: index), followingLinks: options.followSymlinks))
                 } catch { outcome = .failed(error) }
