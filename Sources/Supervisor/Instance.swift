@@ -46,6 +46,11 @@ final class Instance {
     /// Consumers this instance's records go to (indexes into the supervisor's hosts).
     var routes: [Int]
     let label: String
+    /// The worker's name as a NUL-terminated C string, shared by every record routed from here
+    /// (it outlives every batch: instances live as long as the supervisor).
+    let cWorkerName: UnsafeMutableBufferPointer<CChar>
+    /// The worker's format as the plugin ABI's code.
+    let formatCode: UInt16
 
     var state: State = .idle
     var generation: UInt64 = 0
@@ -84,8 +89,14 @@ final class Instance {
         self.index = index
         self.routes = routes
         self.label = "\(worker.name).\(index)"
+        let name = Array(worker.name.utf8CString)
+        cWorkerName = .allocate(capacity: name.count)
+        _ = cWorkerName.initialize(from: name)
+        formatCode = PluginConsumer.code(worker.format)
         self.channel = channel
         self.reader = channel.makeReader()
         self.planner = RestartPlanner(worker.restart)
     }
+
+    deinit { cWorkerName.deallocate() }
 }

@@ -41,6 +41,11 @@ extension Supervisor {
         var delivered = instance.delivered
         var sinceCheckpoint = instance.sinceCheckpoint
         let firstReserved = RecordType.firstReserved
+        let workerName = UnsafePointer(instance.cWorkerName.baseAddress)
+        let workerLength = instance.cWorkerName.count - 1
+        let instanceIndex = UInt32(instance.index)
+        let format = instance.formatCode
+        let generation = instance.generation
         let summary: DrainSummary
         do throws(RingViolation) {
             defer {
@@ -51,7 +56,11 @@ extension Supervisor {
                 // Producer types (1...0xEFFF) first, by value: matching the reserved types below
                 // costs a call into RingChannel per type per record.
                 if _fastPath(record.type.rawValue < firstReserved) {
-                    records.append(RoutedRecord(sequence: delivered, type: record.type.rawValue, payload: record.payload))
+                    records.append(RoutedRecord(worker: workerName, worker_length: workerLength, instance: instanceIndex,
+                                                type: record.type.rawValue, format: format, generation: generation,
+                                                sequence: delivered,
+                                                payload: record.payload.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                                length: record.payload.count))
                     payloadBytes &+= record.payload.count
                     delivered &+= 1
                     sinceCheckpoint &+= 1
@@ -68,7 +77,11 @@ extension Supervisor {
                 case .heartbeat:
                     break
                 default:
-                    records.append(RoutedRecord(sequence: delivered, type: record.type.rawValue, payload: record.payload))
+                    records.append(RoutedRecord(worker: workerName, worker_length: workerLength, instance: instanceIndex,
+                                                type: record.type.rawValue, format: format, generation: generation,
+                                                sequence: delivered,
+                                                payload: record.payload.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                                length: record.payload.count))
                     payloadBytes &+= record.payload.count
                     delivered &+= 1
                     sinceCheckpoint &+= 1

@@ -1,3 +1,4 @@
+import CRingmasterConsumer
 import Manifest
 import RingChannel
 
@@ -13,17 +14,13 @@ public struct RecordOrigin: Sendable {
     public let format: RecordFormat
 }
 
-/// One record as the bridge hands it to a consumer plugin: its place in the instance's stream, its type, and a
-/// payload borrowed from the ring (valid only during the `consume` call).
-public struct RoutedRecord {
-    /// The instance's data-record count before this one, across restarts: with a resumable
-    /// producer, each sequence number is delivered exactly once.
-    public let sequence: UInt64
-    /// The record type (1...0xEFFF).
-    public let type: UInt16
-    /// The payload, borrowed from the ring; copy what must outlive the call.
-    public let payload: UnsafeRawBufferPointer
-}
+/// One record exactly as a consumer plugin receives it (`struct rm_record` of
+/// ringmaster_consumer.h), built once by the pump so the consumer thread hands the batch's array
+/// to the plugin as it is: worker name (the instance's own NUL-terminated copy), instance,
+/// generation, the instance's data-record count before this one (`sequence`: with a resumable
+/// producer each is delivered exactly once), type (1...0xEFFF), format code, and the payload
+/// borrowed from the ring (valid only during the `consume` call).
+public typealias RoutedRecord = rm_record
 
 /// The records one drain took from one ring, in order, with their common origin (kept once per
 /// batch, so routing a record costs no reference counting).

@@ -25,7 +25,6 @@ final class PluginConsumer {
     private let services: Unmanaged<Services>
     private var error = [CChar](repeating: 0, count: Int(RM_ERROR_BUFFER_SIZE))
     /// The C records of the batch being consumed, kept for the next batch's storage.
-    private var records: [rm_record] = []
     private var closed = false
     /// How often `tick` is due, in nanoseconds; nil: never.
     let tickInterval: UInt64?
@@ -110,22 +109,9 @@ final class PluginConsumer {
 
     /// Hands a batch to the plugin; nil on success, else its message.
     func consume(_ batch: RecordBatch) -> String? {
-        let origin = batch.origin
-        var worker = origin.worker
-        let format = Self.code(origin.format)
-        let status = worker.withUTF8 { name in
-            records.removeAll(keepingCapacity: true)
-            for record in batch.records {
-                records.append(rm_record(worker: UnsafeRawPointer(name.baseAddress)?.assumingMemoryBound(to: CChar.self),
-                                         worker_length: name.count, instance: UInt32(origin.instance),
-                                         type: record.type, format: format, generation: origin.generation,
-                                         sequence: record.sequence,
-                                         payload: record.payload.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                         length: record.payload.count))
-            }
-            return records.withUnsafeBufferPointer { buffer in
-                api.consume(instance, buffer.baseAddress, buffer.count, &error, error.count)
-            }
+        // The pump built the C records already: the array goes to the plugin as it is.
+        let status = batch.records.withUnsafeBufferPointer { buffer in
+            api.consume(instance, buffer.baseAddress, buffer.count, &error, error.count)
         }
         return status == RM_OK ? nil : Self.message(error)
     }
