@@ -44,3 +44,11 @@ func processIsGone(_ pid: Int32) -> Bool {
     let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
     return state == "Z" || state == "X"
 }
+
+/// Whether process `pid` ignores SIGTERM (its SigIgn mask in /proc/PID/status).
+func ignoresSIGTERM(_ pid: Int32) -> Bool {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigIgn:") }),
+          let mask = UInt64(line.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+    return mask & (1 << (UInt64(SIGTERM) - 1)) != 0
+}

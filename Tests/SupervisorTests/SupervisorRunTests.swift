@@ -121,6 +121,15 @@ import Testing
             consumers: {}
             """)
         #expect(run.awaitLog("started stubborn.0") && run.awaitLog("started polite.0"))
+        // "started" means spawned: wait until the worker really ignores SIGTERM (SigIgn in /proc).
+        let stubborn = startedPIDs(in: run.stderr.components(separatedBy: "\n").filter { $0.contains("stubborn.0") }.joined(separator: "\n"))
+        #expect(stubborn.count == 1)
+        var ignoring = false
+        for _ in 0..<500 where !ignoring {
+            ignoring = stubborn.first.map(ignoresSIGTERM) ?? false
+            if !ignoring { usleep(10_000) }
+        }
+        #expect(ignoring, "the stubborn worker never ignored SIGTERM")
         run.process.kill(SIGTERM)
         #expect(run.finish() == .exited(0))
         #expect(run.stderr.contains("stubborn.0 still running after its grace period: SIGKILL"))
