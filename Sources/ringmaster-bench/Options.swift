@@ -98,7 +98,7 @@ struct BenchOptions {
         var iterator = arguments.makeIterator()
         while let flag = iterator.next() {
             if flag == "--help" || flag == "-h" {
-                print(usage)
+                say(usage)
                 exit(0)
             }
             guard let value = iterator.next() else { usageError("\(flag) needs a value") }

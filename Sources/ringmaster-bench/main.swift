@@ -18,7 +18,7 @@ if arguments.count > 2, arguments[1] == "--role" {
         guard arguments.count >= 4 else { usageError("--role walk-tree DIR [ENTRIES]") }
         do {
             let tree = try WalkTree(at: arguments[3], entries: arguments.count > 4 ? Int(arguments[4]) ?? 200_000 : 200_000)
-            print("\(tree.entries) entries (\(tree.directories) directories) in \(tree.root), made in \(Report.fixed(tree.seconds, 1)) s")
+            say("\(tree.entries) entries (\(tree.directories) directories) in \(tree.root), made in \(Report.fixed(tree.seconds, 1)) s")
             exit(0)
         } catch {
             usageError("\(error)")
@@ -49,12 +49,12 @@ let runner = CaseRunner(options: options, childCPU: childCPU)
 var report = Report()
 var failures: [String] = []
 let ringKiB = options.ringCapacity >> 10
-print("ringmaster-bench: \(placement); ring \(ringKiB) KiB (max record \(ringKiB / 8) KiB), memfd + eventfd pair")
+say("ringmaster-bench: \(placement); ring \(ringKiB) KiB (max record \(ringKiB / 8) KiB), memfd + eventfd pair")
 if options.sections.contains(.table) {
-    print("each case: best of \(options.repeats) run(s) of \(Report.fixed(options.seconds, 2)) s; every run verified (count, order, checksum); MB = 10^6 bytes of payload")
-    print("the ÷ columns: the ring's records/s divided by that row's, at the same record size")
-    print("")
-    print(Report.header)
+    say("each case: best of \(options.repeats) run(s) of \(Report.fixed(options.seconds, 2)) s; every run verified (count, order, checksum); MB = 10^6 bytes of payload")
+    say("the ÷ columns: the ring's records/s divided by that row's, at the same record size")
+    say("")
+    say(Report.header)
     for size in options.sizes {
         // Rounds interleave the transports, so a burst of load from elsewhere on a shared machine
         // lands on one run of several cases rather than on every run of one case.
@@ -67,26 +67,26 @@ if options.sections.contains(.table) {
                 }
             }
         }
-        for transport in options.transports { print(report.row(transport, size)) }
-        print("")
+        for transport in options.transports { say(report.row(transport, size)) }
+        say("")
     }
 
     let (lines, met, measured) = report.targetLines()
-    print("targets (ratios of records/s measured in this run):")
-    for line in lines { print("  " + line) }
-    print("\(met) of \(measured) measured targets met")
+    say("targets (ratios of records/s measured in this run):")
+    for line in lines { say("  " + line) }
+    say("\(met) of \(measured) measured targets met")
 }
 
 if options.sections.contains(.supervisor) {
-    print("")
+    say("")
     do {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         var section = SupervisorReport(cases: SupervisorCases(options: options, runner: runner, scratch: scratch), childCPU: childCPU)
         section.measure()
         let (lines, met, measured) = section.lines()
-        for line in lines { print(line) }
-        print("\(met) of \(measured) measured supervisor targets met")
+        for line in lines { say(line) }
+        say("\(met) of \(measured) measured supervisor targets met")
         failures += section.failures.map { "supervisor: " + $0 }
     } catch {
         failures.append("supervisor: \(error)")
@@ -94,7 +94,7 @@ if options.sections.contains(.supervisor) {
 }
 
 if options.sections.contains(.walk) {
-    print("")
+    say("")
     if knowsAllowedCPUs { _ = cshim_set_affinity(allowedCPUs, allowedCPUs.count) }
     do {
         let scratch = try ScratchDirectory()
@@ -102,8 +102,8 @@ if options.sections.contains(.walk) {
         var section = WalkReport(cases: try WalkCases(scratch: scratch), options: options)
         section.measure()
         let (lines, met, measured) = section.lines()
-        for line in lines { print(line) }
-        print("\(met) of \(measured) measured walk targets met")
+        for line in lines { say(line) }
+        say("\(met) of \(measured) measured walk targets met")
         failures += section.failures.map { "walk: " + $0 }
     } catch {
         failures.append("walk: \(error)")
@@ -111,7 +111,7 @@ if options.sections.contains(.walk) {
 }
 
 if options.sections.contains(.sqlite) {
-    print("")
+    say("")
     if knowsAllowedCPUs { _ = cshim_set_affinity(allowedCPUs, allowedCPUs.count) }
     do {
         let scratch = try ScratchDirectory()
@@ -119,8 +119,8 @@ if options.sections.contains(.sqlite) {
         var section = SQLiteSection(scratch: scratch, options: options)
         section.measure()
         let (lines, met, measured) = section.lines()
-        for line in lines { print(line) }
-        print("\(met) of \(measured) measured sqlite targets met")
+        for line in lines { say(line) }
+        say("\(met) of \(measured) measured sqlite targets met")
         failures += section.failures.map { "sqlite: " + $0 }
     } catch {
         failures.append("sqlite: \(error)")
@@ -128,8 +128,8 @@ if options.sections.contains(.sqlite) {
 }
 
 if !failures.isEmpty {
-    print("")
-    print("FAILED runs (\(failures.count)):")
-    for failure in failures { print("  " + failure) }
+    say("")
+    say("FAILED runs (\(failures.count)):")
+    for failure in failures { say("  " + failure) }
     exit(1)
 }
