@@ -56,7 +56,7 @@ let package = Package(
         .systemLibrary(name: "CRingmasterConsumer", path: "Plugins/include"),
         // Payload rendering by format (readable lines, JSON Lines, file-entry), linked into the
         // plugins that print records and into the host for its log lines.
-        .target(name: "RingmasterRendering", dependencies: ["CShim"], path: "Plugins/Rendering"),
+        .target(name: "RingmasterRendering", dependencies: ["CShim", "SystemKit"], path: "Plugins/Rendering"),
         // A Swift plugin is a type conforming to `RingmasterConsumer` plus one export line.
         .target(name: "RingmasterConsumerKit", dependencies: ["CRingmasterConsumer", "RingmasterRendering"],
                 path: "Plugins/ConsumerKit"),

@@ -46,16 +46,10 @@ public enum ConsumerExport {
 
     /// Copies `message` into the host's buffer, NUL-terminated, cut at a UTF-8 boundary.
     static func report(_ message: String, into buffer: UnsafeMutablePointer<CChar>?, size: Int) -> Int32 {
-        guard let buffer, size > 0 else { return RM_ERROR }
-        var bytes = Array(message.utf8)
-        if bytes.count > size - 1 {
-            var cut = size - 1
-            while cut > 0 && bytes[cut] & 0xC0 == 0x80 { cut -= 1 }
-            bytes.removeSubrange(cut...)
+        var message = message
+        return message.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { rm_report(buffer, size, $0.baseAddress, $0.count) }
         }
-        for (offset, byte) in bytes.enumerated() { buffer[offset] = CChar(bitPattern: byte) }
-        buffer[bytes.count] = 0
-        return RM_ERROR
     }
 
     private static func settings(_ json: UnsafePointer<CChar>?, _ length: Int) throws(SettingsError) -> ConsumerSettings {

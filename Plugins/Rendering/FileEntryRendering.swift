@@ -1,3 +1,4 @@
+import SystemKit
 import CShim
 
 /// Decodes and renders `file-entry` payloads, the walker's records (docs/PROTOCOL.md §13):
@@ -68,7 +69,7 @@ public enum FileEntryRendering {
             out += "{\"error\":\"malformed\",\"detail\":"
             RecordRendering.appendJSONString("file-entry " + malformed.detail, to: &out)
             out += ",\"payload_b64\":\""
-            out += PayloadBase64.encode(payload)
+            out += Base64.encode(payload)
             out += "\"}"
             return
         }
@@ -79,7 +80,7 @@ public enum FileEntryRendering {
             } else {
                 RecordRendering.appendJSONString(RecordRendering.escapingInvalidUTF8(bytes), to: &out)
                 out += ",\"path_b64\":\""
-                out += PayloadBase64.encode(bytes)
+                out += Base64.encode(bytes)
                 out += "\""
             }
         }

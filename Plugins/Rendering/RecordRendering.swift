@@ -1,3 +1,4 @@
+import SystemKit
 /// Turns a record's payload into text by its declared format. The one place every consumer
 /// shares, so `stdout`, `jsonl` and the rest agree on what a record looks like. Linked into each
 /// plugin (plugins share only the C header with the host) and into the host for its log lines.
@@ -27,7 +28,7 @@ public enum RecordRendering {
             FileEntryRendering.appendJSON(payload, into: &out)
         case .bytes:
             out += "\""
-            out += PayloadBase64.encode(payload)
+            out += Base64.encode(payload)
             out += "\""
         }
     }
@@ -46,7 +47,7 @@ public enum RecordRendering {
         case .fileEntry:
             return FileEntryRendering.readable(payload)
         case .bytes:
-            return PayloadBase64.encode(payload)
+            return Base64.encode(payload)
         }
     }
 

@@ -163,6 +163,21 @@ struct rm_consumer_api {
 /* The one symbol a plugin exports. Returns a table with static storage duration. */
 const struct rm_consumer_api *ringmaster_consumer_entry(void);
 
+/* Copies `length` bytes of UTF-8 `text` into a caller's error buffer of `size` bytes, cut at a
+ * character boundary so the message stays valid UTF-8, NUL-terminated; returns RM_ERROR, so
+ * `return rm_report(error, size, msg, strlen(msg));` ends a failing call. Host and plugins
+ * both use it. */
+static inline int32_t rm_report(char *buffer, size_t size, const char *text, size_t length) {
+    if (buffer == 0 || size == 0) return RM_ERROR;
+    if (length > size - 1) {
+        length = size - 1;
+        while (length > 0 && (((unsigned char)text[length]) & 0xC0) == 0x80) length--;
+    }
+    for (size_t i = 0; i < length; i++) buffer[i] = text[i];
+    buffer[length] = 0;
+    return RM_ERROR;
+}
+
 #ifdef __cplusplus
 }
 #endif

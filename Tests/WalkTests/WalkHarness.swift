@@ -143,25 +143,9 @@ func runWalker(_ arguments: [String], in scratch: Scratch, instances: Int = 1, a
     let manifest = lines.joined(separator: "\n") + "\n"
     let manifestPath = scratch.file("walk.yaml")
     _ = FileManager.default.createFile(atPath: manifestPath, contents: Data(manifest.utf8))
-    let out = open(scratch.file("stdout.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    let err = open(scratch.file("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    let process = try SpawnedProcess.spawn(ringmasterPath, ["run", manifestPath], environment: environment, stdoutTo: out, stderrTo: err)
-    close(out)
-    close(err)
-    var waited = 0.0
-    var status = process.poll()
-    while status == nil && waited < limit {
-        usleep(20_000)
-        waited += 0.02
-        status = process.poll()
-    }
-    if status == nil {
-        Issue.record("ringmaster did not finish within \(limit)s")
-        process.kill(SIGKILL)
-        status = process.wait()
-    }
-    return WalkRun(status: status!, records: readWalkRecords(scratch.data("out.jsonl")),
-                   stderr: scratch.read("stderr.txt"), stdout: scratch.read("stdout.txt"))
+    let finished = try runToEnd(ringmasterPath, ["run", manifestPath], in: scratch, environment: environment, limit: limit)
+    return WalkRun(status: finished.status, records: readWalkRecords(scratch.data("out.jsonl")),
+                   stderr: finished.stderr, stdout: finished.stdout)
 }
 
 /// Builds trees with raw byte names (not UTF-8, newlines, leading dashes) under a root.

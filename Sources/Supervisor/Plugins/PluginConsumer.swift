@@ -193,16 +193,10 @@ final class PluginConsumer {
 
     /// Copies `message` into a caller's buffer, NUL-terminated, truncated at a UTF-8 boundary.
     fileprivate static func report(_ message: String, into buffer: UnsafeMutablePointer<CChar>?, size: Int) -> Int32 {
-        guard let buffer, size > 0 else { return RM_ERROR }
-        var bytes = Array(message.utf8)
-        if bytes.count > size - 1 {
-            var cut = size - 1
-            while cut > 0 && bytes[cut] & 0xC0 == 0x80 { cut -= 1 }
-            bytes.removeSubrange(cut...)
+        var message = message
+        return message.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { rm_report(buffer, size, $0.baseAddress, $0.count) }
         }
-        for (offset, byte) in bytes.enumerated() { buffer[offset] = CChar(bitPattern: byte) }
-        buffer[bytes.count] = 0
-        return RM_ERROR
     }
 
     private static func copy(_ text: String) -> UnsafeMutablePointer<CChar> {

@@ -1,5 +1,6 @@
 /// Standard base64 (RFC 4648, with padding), for checkpoint tokens in `RINGMASTER_RESUME` and
-/// the `bytes` format. Small enough not to need Foundation in a producer.
+/// the `bytes` format. Small enough not to need Foundation in a producer, and shared by the host,
+/// the SDK and the rendering module that plugins link.
 public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
