@@ -17,10 +17,13 @@ struct Validate: ParsableCommand {
             let loaded = try Manifest.load(path: manifest, resolver: .forCurrentProcess())
             let consumerErrors = ConsumerFactory.check(loaded)
             guard consumerErrors.isEmpty else { throw ManifestErrors(consumerErrors) }
-            print("\(manifest): valid (\(loaded.workers.count) workers, \(loaded.consumers.count) consumers)")
+            print("\(manifest): valid (\(counted(loaded.workers.count, "worker")), \(counted(loaded.consumers.count, "consumer")))")
         } catch {
             for item in error.errors { Terminal.error("\(item)") }
             throw ExitCode(2)
         }
     }
 }
+
+/// `1 worker`, `2 workers`.
+private func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
