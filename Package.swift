@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "ringmaster", targets: ["ringmaster"]),
         .executable(name: "ringmaster-walk", targets: ["ringmaster-walk"]),
+        .executable(name: "ringmaster-pipe", targets: ["ringmaster-pipe"]),
         .library(name: "RingChannel", targets: ["RingChannel"]),
         .library(name: "RingmasterProducer", targets: ["RingmasterProducer"]),
         // What a Swift consumer plugin links (statically): the protocol, the C table builder,
@@ -94,6 +95,9 @@ let package = Package(
         ),
         // The reference producer: a sorted, resumable, shardable file-tree walker (file-entry records).
         .executableTarget(name: "ringmaster-walk", dependencies: ["RingmasterProducer", "RingChannel", "SystemKit", "CShim"]),
+        // A ready producer: each line (NUL-delimited item, fixed-size chunk) of a command's output
+        // or of its stdin becomes a record, with backpressure.
+        .executableTarget(name: "ringmaster-pipe", dependencies: ["RingmasterProducer", "RingChannel", "SystemKit", "CShim"]),
         // Test helper: numbered, checksummed records with crash, exit, sleep and resume switches.
         .executableTarget(name: "ringmaster-test-producer", dependencies: ["RingmasterProducer", "RingmasterTestSupport"]),
         // Shared by the tests, the test producer and the benchmark: record codec, process spawning.
@@ -128,6 +132,10 @@ let package = Package(
         ),
         // The sqlite plugin through `ringmaster run`: walks against find(1), reopen modes, SIGKILL.
         .testTarget(name: "SQLiteTests", dependencies: ["RingmasterTestSupport", "CSQLite", "TestHarness"]),
+        // Producers in other languages: the conformance vectors (conformance/) replayed by the Swift
+        // writer and by the C and Python SDKs, their example producers under the supervisor,
+        // ringmaster-pipe, and the cross-language run.
+        .testTarget(name: "SDKTests", dependencies: ["RingChannel", "RingmasterProducer", "RingmasterTestSupport", "CShim", "TestHarness"]),
         // The exec consumer: its pure policy and framing, and Python consumers through `ringmaster run`.
         .testTarget(name: "ExecTests", dependencies: ["ExecConsumerCore", "RingmasterConsumerKit", "RingmasterTestSupport", "TestHarness"]),
     ]
