@@ -53,6 +53,17 @@ public final class Scratch: @unchecked Sendable {
 
     /// The file's bytes (empty when it is missing).
     public func data(_ name: String) -> Data { FileManager.default.contents(atPath: file(name)) ?? Data() }
+
+    /// Waits (bounded) until the file holds at least `count` newline characters; true if it did.
+    public func awaitLines(_ name: String, atLeast count: Int, limit: Double = 30) -> Bool {
+        var waited = 0.0
+        while waited < limit {
+            if data(name).reduce(0, { $0 + ($1 == 0x0A ? 1 : 0) }) >= count { return true }
+            usleep(20_000)
+            waited += 0.02
+        }
+        return false
+    }
 }
 
 /// How a program run to its end went.
@@ -139,6 +150,17 @@ public final class SupervisorRun {
             if let status = process.poll() { return status }
             usleep(20_000)
             waited += 0.02
+        }
+        return nil
+    }
+
+    /// The pid the supervisor logged when it started `label` (e.g. `w.0`) at `generation`
+    /// (`generation=G pid=P [Supervisor] started w.0`); waits for the line up to `limit` seconds.
+    public func workerPID(_ label: String, generation: Int = 0, limit: Double = 30) -> pid_t? {
+        guard stderr.contains("started \(label)") || awaitLog("started \(label)", limit: limit) else { return nil }
+        for line in stderr.split(separator: "\n") where line.hasSuffix("] started \(label)") && line.contains("generation=\(generation) ") {
+            guard let range = line.range(of: "pid=") else { continue }
+            return pid_t(line[range.upperBound...].prefix { $0.isNumber })
         }
         return nil
     }

@@ -1,0 +1,84 @@
+// The example producer in Swift, with the same behaviour as examples/c-producer and
+// examples/python-producer (docs/SDK.md, "The example producers"):
+//
+//   swift-producer [--records N] [--size BYTES] [--batch B] [--checkpoint-every K] [--pace-us U]
+//
+// Commits data records `swift <instance> <seq>` (padded with '.' to BYTES) for seq in start..<N,
+// B per publish, a checkpoint holding the next seq after every K-th record, then end-of-stream.
+// After a restart it starts at the checkpoint's seq plus the records delivered after it, so every
+// seq reaches the consumers exactly once across crashes.
+import Glibc
+import RingmasterProducer
+
+struct Options {
+    var records = 1000
+    var size = 0
+    var batch = 1
+    var checkpointEvery = 100
+    var paceMicroseconds = 0
+
+    init(_ arguments: [String]) throws(UsageError) {
+        var rest = arguments[...]
+        while let flag = rest.popFirst() {
+            guard let text = rest.popFirst(), let value = Int(text), value >= 0 else {
+                throw UsageError(message: "\(flag) needs a non-negative integer")
+            }
+            switch flag {
+            case "--records": records = value
+            case "--size": size = value
+            case "--batch": batch = max(1, value)
+            case "--checkpoint-every": checkpointEvery = value
+            case "--pace-us": paceMicroseconds = value
+            default: throw UsageError(message: "unknown option \(flag)")
+            }
+        }
+    }
+}
+
+struct UsageError: Error { let message: String }
+
+func fail(_ message: String, status: Int32) -> Never {
+    let line = "swift-producer: \(message)\n"
+    _ = write(2, line, line.utf8.count)
+    exit(status)
+}
+
+let options: Options
+do { options = try Options(Array(CommandLine.arguments.dropFirst())) } catch {
+    fail("\(error.message)\nusage: swift-producer [--records N] [--size BYTES] [--batch B] [--checkpoint-every K] [--pace-us U]", status: 2)
+}
+
+var producer: Producer
+do { producer = try Producer.attach() } catch { fail("\(error)", status: 2) }
+
+// Where to start: the checkpoint's token is the next seq in decimal; skip what was delivered after it.
+var seq = 0
+if let resume = producer.resume {
+    let token = resume.token.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+    seq = token + Int(resume.skip)
+}
+let banner = "swift-producer \(producer.worker).\(producer.instance): records \(seq)..\(options.records - 1)\n"
+_ = write(2, banner, banner.utf8.count)
+
+let instance = producer.instance   // read before `batch`, which holds `producer` exclusively
+do {
+    while seq < options.records {
+        let end = min(options.records, seq + options.batch)
+        try producer.batch { (writer: inout RingWriter) throws(RingWriteError) in
+            while seq < end {
+                var payload = Array("swift \(instance) \(seq)".utf8)
+                if payload.count < options.size { payload += repeatElement(UInt8(ascii: "."), count: options.size - payload.count) }
+                try writer.send(bytes: payload)
+                seq += 1
+                if options.checkpointEvery > 0 && seq % options.checkpointEvery == 0 {
+                    try writer.sendReserved(.checkpoint, bytes: Array(String(seq).utf8))
+                }
+            }
+        }
+        if options.paceMicroseconds > 0 { usleep(UInt32(options.paceMicroseconds)) }
+    }
+    try producer.finish()
+} catch {
+    fail("\(error)", status: 1)
+}
+exit(0)
