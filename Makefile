@@ -37,6 +37,8 @@ test: deps
 	$(SWIFT) build -c $(CONFIG) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
+# The sdk section runs the three example producers: the C one is built with its own Makefile, the
+# Swift one as its own package (it depends on this one by path).
 # The walk section compares the walker with fd (Debian package fd-find, binary fdfind), installed
 # here when missing; if that fails, the section says so and skips the fdfind comparisons.
 bench: build
@@ -45,6 +47,8 @@ bench: build
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fd-find) \
 			|| echo "could not install fd-find: the walk section skips its fdfind comparisons"; \
 	fi
+	$(MAKE) -s -C examples/c-producer
+	$(SWIFT) build -c release --package-path examples/swift-producer
 	$(BIN)/ringmaster-bench
 
 clean:

@@ -51,6 +51,8 @@ let streamWriteBytes = 64 << 10
 enum Section: String, CaseIterable {
     case table
     case supervisor
+    /// Each producer SDK's example (Swift, C, Python) through `ringmaster run` into `discard`.
+    case sdk
     case walk
     /// A walk into SQLite through the sqlite plugin against find -printf | sqlite3 .import.
     case sqlite
@@ -73,7 +75,7 @@ struct BenchOptions {
     static let usage = """
         usage: ringmaster-bench [--seconds S] [--repeats N] [--sizes 16,64,1024,65536]
                                 [--only ring-batched,unix-batched,...] [--ring-capacity BYTES]
-                                [--sections table,supervisor,walk,sqlite]
+                                [--sections table,supervisor,sdk,walk,sqlite]
                                 [--walk-runs N] [--walk-entries N] [--walk-trees generated,/usr]
 
         Measures, in one run and side by side, two processes pinned to different CPUs moving records
@@ -82,7 +84,9 @@ struct BenchOptions {
         single-core memcpy as the ceiling. Each case runs N times for S seconds; the best run counts.
         Every run is verified (count, order, checksum). Then the supervisor's section: restart latency
         of `ringmaster run` against a bare posix_spawn, records/s through the supervisor against the
-        ring alone (64 B), and the supervisor's context switches while idle. Then the walker's section:
+        ring alone (64 B), and the supervisor's context switches while idle. Then the sdk section: the
+        Swift, C and Python example producers (built by `make bench`) through `ringmaster run` into
+        `discard`, 64 B records, records/s net of start-up. Then the walker's section:
         `ringmaster run` with ringmaster-walk and the stats consumer, start-up included, against
         find and fdfind on a generated tree of N entries and on /usr, warm cache, median of N runs,
         every run's count checked. Then the sqlite section: a walk into SQLite through `ringmaster run`
@@ -123,7 +127,7 @@ struct BenchOptions {
             case "--sections":
                 let names = value.split(separator: ",").map(String.init)
                 let chosen = names.compactMap(Section.init(rawValue:))
-                guard chosen.count == names.count, !chosen.isEmpty else { usageError("--sections takes table, supervisor, walk, sqlite, or several of them") }
+                guard chosen.count == names.count, !chosen.isEmpty else { usageError("--sections takes table, supervisor, sdk, walk, sqlite, or several of them") }
                 options.sections = Section.allCases.filter(chosen.contains)
             case "--walk-runs":
                 guard let runs = Int(value), runs >= 1 else { usageError("--walk-runs must be ≥ 1") }

@@ -93,6 +93,22 @@ if options.sections.contains(.supervisor) {
     }
 }
 
+if options.sections.contains(.sdk) {
+    say("")
+    // The examples cannot pin themselves: supervisor and producer get every allowed CPU.
+    if knowsAllowedCPUs { _ = cshim_set_affinity(allowedCPUs, allowedCPUs.count) }
+    do {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        var section = SDKSection(scratch: scratch, options: options)
+        section.measure()
+        for line in section.lines().lines { say(line) }
+        failures += section.failures.map { "sdk: " + $0 }
+    } catch {
+        failures.append("sdk: \(error)")
+    }
+}
+
 if options.sections.contains(.walk) {
     say("")
     if knowsAllowedCPUs { _ = cshim_set_affinity(allowedCPUs, allowedCPUs.count) }

@@ -37,6 +37,17 @@ struct Options {
 
 struct UsageError: Error { let message: String }
 
+/// Appends `value` in decimal ASCII.
+func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+    let start = bytes.count
+    var rest = value
+    repeat {
+        bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
+        rest /= 10
+    } while rest > 0
+    bytes[start...].reverse()
+}
+
 func fail(_ message: String, status: Int32) -> Never {
     let line = "swift-producer: \(message)\n"
     _ = write(2, line, line.utf8.count)
@@ -60,15 +71,21 @@ if let resume = producer.resume {
 let banner = "swift-producer \(producer.worker).\(producer.instance): records \(seq)..\(options.records - 1)\n"
 _ = write(2, banner, banner.utf8.count)
 
-let instance = producer.instance   // read before `batch`, which holds `producer` exclusively
+let prefix = Array("swift \(producer.instance) ".utf8)
+var text: [UInt8] = []
 do {
     while seq < options.records {
         let end = min(options.records, seq + options.batch)
         try producer.batch { (writer: inout RingWriter) throws(RingWriteError) in
             while seq < end {
-                var payload = Array("swift \(instance) \(seq)".utf8)
-                if payload.count < options.size { payload += repeatElement(UInt8(ascii: "."), count: options.size - payload.count) }
-                try writer.send(bytes: payload)
+                // The payload is written in place in the ring: `swift <instance> <seq>`, dots after.
+                text.removeAll(keepingCapacity: true)
+                text += prefix
+                appendDecimal(seq, to: &text)
+                let payload = try writer.reserve(max(text.count, options.size))
+                payload.copyBytes(from: text)
+                if payload.count > text.count { payload[text.count...].initializeMemory(as: UInt8.self, repeating: UInt8(ascii: ".")) }
+                try writer.commit()
                 seq += 1
                 if options.checkpointEvery > 0 && seq % options.checkpointEvery == 0 {
                     try writer.sendReserved(.checkpoint, bytes: Array(String(seq).utf8))
