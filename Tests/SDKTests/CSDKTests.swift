@@ -16,7 +16,7 @@ import Testing
         let scratch = Scratch()
         let runner = scratch.file("conformance")
         try CSDKBuild.compile(Self.strictFlags + ["-O1", "-o", runner, packageRoot + "/sdk/c/tests/conformance.c"])
-        let vectors = try CSDKBuild.vectorFiles()
+        let vectors = try Vector.all()
         #expect(vectors.count >= 8, "vectors: \(vectors)")
         let result = try runToEnd(runner, vectors.map(\.path), in: scratch)
         #expect(result.status == .exited(0), "conformance runner:\n\(result.stdout)\(result.stderr)")
@@ -83,16 +83,6 @@ enum CSDKBuild {
         let result = try runToEnd("/usr/bin/env", [compiler] + arguments, in: scratch)
         guard result.status == .exited(0) else {
             throw Failure(description: "\(compiler) \(arguments.joined(separator: " ")) failed:\n\(result.stderr)")
-        }
-    }
-
-    /// Every conformance vector's path and name (its `vector NAME` line), in file-name order.
-    static func vectorFiles() throws -> [(path: String, name: String)] {
-        let directory = packageRoot + "/conformance/vectors"
-        return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".vec") }.sorted().map { file in
-            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
-            let line = text.split(separator: "\n").first { $0.hasPrefix("vector ") }
-            return (directory + "/" + file, line.map { String($0.dropFirst(7)) } ?? file)
         }
     }
 }

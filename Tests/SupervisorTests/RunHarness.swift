@@ -36,15 +36,6 @@ func startedPIDs(in log: String) -> [Int32] {
     }
 }
 
-/// Whether a process is gone (or a zombie no one has reaped yet).
-func processIsGone(_ pid: Int32) -> Bool {
-    if kill(pid, 0) == -1 && errno == ESRCH { return true }
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return true }
-    let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
-    return state == "Z" || state == "X"
-}
-
 /// Whether process `pid` ignores SIGTERM (its SigIgn mask in /proc/PID/status).
 func ignoresSIGTERM(_ pid: Int32) -> Bool {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),

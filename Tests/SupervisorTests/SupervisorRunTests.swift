@@ -158,12 +158,7 @@ import Testing
         run.process.kill(SIGKILL)
         run.process.wait()
         // The lifeline pipe's write end died with the supervisor: busy and idle workers exit.
-        var waited = 0
-        while waited < 500 && !pids.allSatisfy(processIsGone) {
-            usleep(10_000)
-            waited += 1
-        }
-        #expect(pids.allSatisfy(processIsGone), "workers still alive: \(pids.filter { !processIsGone($0) })")
+        #expect(awaitGone(pids, limit: 5), "workers still alive: \(pids.filter { !processIsGone($0) })")
     }
 
     @Test func hostileWorkerIsQuarantinedWhileAHealthyOneKeepsDelivering() throws {

@@ -178,3 +178,21 @@ public final class SupervisorRun {
     }
 }
 
+/// Whether a process is gone (or a zombie no one has reaped yet).
+public func processIsGone(_ pid: pid_t) -> Bool {
+    if kill(pid, 0) == -1 && errno == ESRCH { return true }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return true }
+    let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
+    return state == "Z" || state == "X"
+}
+
+/// Waits (bounded) until every process in `pids` is gone; true if they all went.
+public func awaitGone(_ pids: [pid_t], limit: Double = 10) -> Bool {
+    var waited = 0.0
+    while waited < limit && !pids.allSatisfy(processIsGone) {
+        usleep(10_000)
+        waited += 0.01
+    }
+    return pids.allSatisfy(processIsGone)
+}
