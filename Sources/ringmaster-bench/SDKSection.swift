@@ -13,8 +13,8 @@ import RingmasterTestSupport
 enum SDKProducer: String, CaseIterable {
     case swift, c, python
 
-    /// Records per timed run: about a second of work for each.
-    var records: Int { self == .python ? 500_000 : 4_000_000 }
+    /// Records per timed run: about half a second of work for each.
+    var records: Int { self == .python ? 1_000_000 : 20_000_000 }
 
     /// The manifest's command and leading arguments, or why it cannot run.
     func invocation(root: String) -> Result<(command: String, arguments: [String]), BenchFailure> {

@@ -37,15 +37,16 @@ struct Options {
 
 struct UsageError: Error { let message: String }
 
-/// Appends `value` in decimal ASCII.
-func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-    let start = bytes.count
-    var rest = value
-    repeat {
-        bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
+/// Writes `value` in decimal ASCII at the start of `buffer`; returns the digits written.
+func writeDecimal(_ value: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    var digits = 1, rest = value
+    while rest >= 10 { rest /= 10; digits += 1 }
+    rest = value
+    for index in stride(from: digits - 1, through: 0, by: -1) {
+        buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
         rest /= 10
-    } while rest > 0
-    bytes[start...].reverse()
+    }
+    return digits
 }
 
 func fail(_ message: String, status: Int32) -> Never {
@@ -72,20 +73,22 @@ let banner = "swift-producer \(producer.worker).\(producer.instance): records \(
 _ = write(2, banner, banner.utf8.count)
 
 let prefix = Array("swift \(producer.instance) ".utf8)
-var text: [UInt8] = []
+guard prefix.count + 20 <= producer.maxRecordLength else { fail("max record \(producer.maxRecordLength) is too small for a record", status: 2) }
 do {
     while seq < options.records {
         let end = min(options.records, seq + options.batch)
         try producer.batch { (writer: inout RingWriter) throws(RingWriteError) in
             while seq < end {
-                // The payload is written in place in the ring: `swift <instance> <seq>`, dots after.
-                text.removeAll(keepingCapacity: true)
-                text += prefix
-                appendDecimal(seq, to: &text)
-                let payload = try writer.reserve(max(text.count, options.size))
-                payload.copyBytes(from: text)
-                if payload.count > text.count { payload[text.count...].initializeMemory(as: UInt8.self, repeating: UInt8(ascii: ".")) }
-                try writer.commit()
+                // The payload is written in place in the ring: `swift <instance> <seq>`, dots after;
+                // reserved for the longest it can be, committed at the length it came to.
+                let payload = try writer.reserve(max(prefix.count + 20, options.size))
+                payload.copyBytes(from: prefix)
+                var length = prefix.count + writeDecimal(seq, into: UnsafeMutableRawBufferPointer(rebasing: payload[prefix.count...]))
+                if length < options.size {
+                    payload[length..<options.size].initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "."))
+                    length = options.size
+                }
+                try writer.commit(length: length)
                 seq += 1
                 if options.checkpointEvery > 0 && seq % options.checkpointEvery == 0 {
                     try writer.sendReserved(.checkpoint, bytes: Array(String(seq).utf8))
