@@ -75,10 +75,12 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Plugins/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // `sqlite`: records into tables per format, WAL, batched transactions (docs/SQLITE.md).
         .target(name: "SQLitePlugin", dependencies: ["RingmasterConsumerKit", "RingmasterRendering", "CSQLite"], path: "Plugins/sqlite"),
+        // The control socket's messages (JSON lines), shared by the supervisor and the CLI verbs.
+        .target(name: "ControlProtocol"),
         // Pools, restarts, routing, shutdown; consumers through the plugin ABI (dlopen).
         .target(
             name: "Supervisor",
-            dependencies: ["Manifest", "LoopKit", "RingChannel", "CShim", "CRingmasterConsumer", "RingmasterRendering",
+            dependencies: ["Manifest", "LoopKit", "RingChannel", "CShim", "CRingmasterConsumer", "RingmasterRendering", "ControlProtocol",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
@@ -87,6 +89,8 @@ let package = Package(
                 "RingChannel",
                 "Manifest",
                 "Supervisor",
+                "ControlProtocol",
+                "CShim",
                 .product(name: "Logging", package: "swift-log"),
                 // The demo (until the supervisor lands) spawns the test producer with it.
                 "RingmasterTestSupport",

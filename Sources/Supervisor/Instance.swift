@@ -21,11 +21,13 @@ final class Instance {
         case failed(String)
         /// Stopped by shutdown.
         case stopped
+        /// Stopped by the operator (`ringmaster stop`): keeps the run alive; `start` resumes it.
+        case held
 
         /// True when nothing more will happen to this instance unless it is told to.
         var isSettled: Bool {
             switch self {
-            case .finished, .failed, .stopped, .idle: true
+            case .finished, .failed, .stopped, .idle, .held: true
             case .running, .draining, .waitingRestart: false
             }
         }
@@ -38,6 +40,8 @@ final class Instance {
         var end: UInt64?
         /// Consumers still holding it.
         var remaining: Int
+        /// Data records in it (for the consumers' counts).
+        var records: UInt64 = 0
     }
 
     let id: Int
@@ -82,6 +86,25 @@ final class Instance {
     var outstanding: [Outstanding] = []
     var firstSerial: UInt64 = 0
     var nextSerial: UInt64 = 0
+
+    // Operations (the control socket): what the operator asked for, and the figures `status` shows.
+    /// An operator's stop is under way: the exit that follows holds the instance instead of
+    /// applying the restart policy (and starts it again at once when `startAfterStop`).
+    var stopRequested = false
+    var startAfterStop = false
+    /// Removed by a scale-down or a reload: once stopped it is no longer shown or counted.
+    var retired = false
+    /// Exits by kind (`exit_0`, `exit_nonzero`, `signal`, `quarantined`).
+    var exitCounts: [String: Int] = [:]
+    /// How the last process ended (kept across restarts, unlike `exitReason`).
+    var lastExit: ExitReason?
+    var quarantines = 0
+    /// The producer announced it waits for space since this time (nil: not waiting), and the
+    /// waiting time before it.
+    var blockedSince: UInt64?
+    var blockedTotal: UInt64 = 0
+    /// The records count at an earlier status, for the rate.
+    var rateSample: (time: UInt64, records: UInt64) = (0, 0)
 
     init(id: Int, worker: WorkerSpec, index: Int, routes: [Int], channel: Channel) {
         self.id = id

@@ -94,7 +94,7 @@ extension Supervisor {
         environment["RINGMASTER_LIFELINE"] = "fd:\(lifelineTarget)"
         environment["RINGMASTER_WORKER"] = instance.worker.name
         environment["RINGMASTER_INSTANCE"] = String(instance.index)
-        environment["RINGMASTER_INSTANCES"] = String(instance.worker.instances)
+        environment["RINGMASTER_INSTANCES"] = String(poolSizes[instance.worker.name] ?? instance.worker.instances)
         environment["RINGMASTER_GENERATION"] = String(instance.generation)
         environment["RINGMASTER_RESUME"] = nil
         environment["RINGMASTER_RESUME_SKIP"] = nil
@@ -137,9 +137,14 @@ extension Supervisor {
             hosts[route].submit(event: .exited(worker: instance.worker.name, instance: instance.index,
                                                generation: instance.generation, reason: reason))
         }
+        countExit(instance, reason)
         if shuttingDown {
             instance.state = .stopped
             checkRunComplete()
+            return
+        }
+        if instance.stopRequested {
+            finishOperatorStop(instance)
             return
         }
         let decision = instance.planner.decide(exit: reason, startedAt: instance.startedAt, now: MonotonicClock.now(), using: &random)
@@ -183,6 +188,7 @@ extension Supervisor {
     func quarantine(_ instance: Instance, reason: String, metadata: Logger.Metadata = [:]) {
         guard instance.quarantine == nil else { return }
         instance.quarantine = reason
+        instance.quarantines += 1
         logger.error("quarantining \(instance.label): \(reason)", metadata: metadata)
         if let process = instance.process {
             process.killGroup(.kill)

@@ -123,7 +123,8 @@ extension Supervisor {
     private func dispatch(_ records: [RoutedRecord], payloadBytes: Int, end: UInt64?, from instance: Instance) {
         instance.bytesDelivered += UInt64(payloadBytes)
         let holders = records.isEmpty ? 0 : instance.routes.count
-        instance.outstanding.append(Instance.Outstanding(end: end, remaining: holders))
+        instance.outstanding.append(Instance.Outstanding(end: end, remaining: holders, records: UInt64(records.count)))
+        for route in instance.routes where holders > 0 { consumerCounts[route].submitted += UInt64(records.count) }
         let serial = instance.nextSerial
         instance.nextSerial &+= 1
         if holders > 0 {

@@ -30,21 +30,29 @@ extension Supervisor {
             case .waitingRestart, .idle:
                 instance.state = .stopped
             case .running:
-                guard let process = instance.process else { continue }
-                let stop = instance.worker.stop
-                process.killGroup(Signal(rawValue: stop.signal))
-                let timer = Timer(loop: loop)
-                instance.graceTimer = timer
-                timer.start(after: stop.grace) { [unowned self, unowned instance] in
-                    logger.warning("\(instance.label) still running after its grace period: SIGKILL")
-                    instance.process?.killGroup(.kill)
-                    instance.process?.kill(.kill)
-                }
+                signalStop(instance)
+            case .held:
+                instance.state = .stopped
             default:
                 break
             }
         }
         checkRunComplete()
+    }
+
+    /// Sends a running instance's group its stop signal and starts its grace timer, after which
+    /// the group is killed. Does nothing if it has no process or is already being stopped.
+    func signalStop(_ instance: Instance) {
+        guard let process = instance.process, instance.graceTimer == nil else { return }
+        let stop = instance.worker.stop
+        process.killGroup(Signal(rawValue: stop.signal))
+        let timer = Timer(loop: loop)
+        instance.graceTimer = timer
+        timer.start(after: stop.grace) { [unowned self, unowned instance] in
+            logger.warning("\(instance.label) still running after its grace period: SIGKILL")
+            instance.process?.killGroup(.kill)
+            instance.process?.kill(.kill)
+        }
     }
 
     /// Reaps descendants that escaped their group and were re-parented to us (we are a child

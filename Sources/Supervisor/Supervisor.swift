@@ -34,11 +34,14 @@ public final class Supervisor {
         public var jitterSeed: UInt64?
         /// Where plugins are looked for (nil: beside the binary and `RINGMASTER_PLUGIN_PATH`).
         public var pluginLocator: PluginLocator?
+        /// Where to serve the control socket (nil: no control socket).
+        public var controlPath: String?
 
         public init() {}
     }
 
-    let manifest: Manifest
+    /// The manifest in force (a reload replaces it).
+    var manifest: Manifest
     let options: Options
     let logger: Logger
     let loop: Loop
@@ -60,6 +63,16 @@ public final class Supervisor {
     /// A consumer stopped after an error (its route no longer gets records).
     var consumerStopped = false
     var random: SeededGenerator
+    /// Each worker's pool size in force (`scale` and reloads change it; new instances see it).
+    var poolSizes: [String: Int] = [:]
+    /// The control socket (nil with `controlPath` unset).
+    var control: ControlServer?
+    /// Per consumer: records handed over, consumed, and batches it failed on (loop thread).
+    var consumerCounts: [ConsumerCounts] = []
+    /// Consumers that stopped after an error: nothing is routed to them any more.
+    var stoppedRoutes: Set<Int> = []
+    /// When `run()` began (monotonic ns).
+    var startedAt: UInt64 = 0
 
     /// Prepares a run: the loop, the consumers, a channel per instance. Nothing starts yet.
     public init(manifest: Manifest, options: Options = Options(), logger: Logger) throws(SupervisorError) {
@@ -79,6 +92,12 @@ public final class Supervisor {
         try makeConsumers()
         do {
             try makeInstances()
+            if let path = options.controlPath {
+                // Before any worker starts: a second supervisor on the same socket must not run.
+                control = try ControlServer(loop: loop, path: path, logger: logger) { [unowned self] request, connection in
+                    handleControl(request, from: connection)
+                }
+            }
         } catch {
             hosts.forEach { $0.closeWithoutThread() }
             throw error
@@ -106,7 +125,9 @@ public final class Supervisor {
 
     private func makeInstances() throws(SupervisorError) {
         let consumerIndex = Dictionary(uniqueKeysWithValues: manifest.consumers.enumerated().map { ($1.name, $0) })
+        consumerCounts = Array(repeating: ConsumerCounts(), count: manifest.consumers.count)
         for worker in manifest.workers {
+            poolSizes[worker.name] = worker.instances
             let routes = worker.to.compactMap { consumerIndex[$0] }
             for index in 0..<worker.instances {
                 let channel = try makeChannel(worker, index: index, generation: 0)
@@ -141,10 +162,20 @@ public final class Supervisor {
                 })
             }
             signals.append(try SignalWatch(loop: loop, signal: .child) { [unowned self] _ in reapOrphans() })
+            // SIGHUP: re-read the manifest, as `ringmaster reload` does.
+            signals.append(try SignalWatch(loop: loop, signal: .hangup) { [unowned self] _ in
+                guard !shuttingDown else { return }
+                logger.info("SIGHUP: reloading \(manifest.file)")
+                let response = reload(id: nil)
+                if response.ok { logger.info("\(response.message ?? "reloaded")") } else {
+                    for line in response.errors ?? [] { logger.error("\(line)") }
+                }
+            })
         } catch {
             logger.error("cannot set up the event loop: \(error)")
             return .startupFailed
         }
+        startedAt = MonotonicClock.now()
         mailbox.async = mailboxAsync
         hosts.forEach { $0.start() }
         for instance in instances { start(instance) }
@@ -152,7 +183,11 @@ public final class Supervisor {
         loop.run()
         hosts.forEach { $0.join() }
         for instance in instances { instance.dataWatch?.close() }
-        return failed ? .workerFailed : consumerStopped ? .consumerStopped : .success
+        let anyFailed = failed && instances.contains { instance in
+            if case .failed = instance.state { return !instance.retired }
+            return false
+        }
+        return anyFailed ? .workerFailed : consumerStopped ? .consumerStopped : .success
     }
 
     // MARK: completions from consumer threads
@@ -167,9 +202,11 @@ public final class Supervisor {
                 let instance = instances[ticket.instance]
                 if let error {
                     logger.error("consumer \(hosts[consumer].name) failed on a batch from \(instance.label): \(error)")
+                    consumerCounts[consumer].errors += 1
                 }
                 let slot = Int(ticket.serial &- instance.firstSerial)
                 instance.outstanding[slot].remaining -= 1
+                consumerCounts[consumer].consumed += instance.outstanding[slot].records
                 finished.insert(instance.id)
             case .stopped(let consumer, let ticket, let error):
                 let instance = instances[ticket.instance]
@@ -177,6 +214,8 @@ public final class Supervisor {
                 stopRoute(to: consumer)
                 let slot = Int(ticket.serial &- instance.firstSerial)
                 instance.outstanding[slot].remaining -= 1
+                consumerCounts[consumer].errors += 1
+                consumerCounts[consumer].consumed += instance.outstanding[slot].records
                 finished.insert(instance.id)
             case .closed(let consumer, let error):
                 if let error { logger.error("consumer \(hosts[consumer].name) failed to close: \(error)") }
@@ -197,6 +236,7 @@ public final class Supervisor {
     /// Routes nothing more to a consumer that stopped after an error; the run will exit 4.
     private func stopRoute(to consumer: Int) {
         consumerStopped = true
+        stoppedRoutes.insert(consumer)
         logger.error("consumer \(hosts[consumer].name) stopped after an error: records are no longer routed to it")
         for instance in instances { instance.routes.removeAll { $0 == consumer } }
     }
@@ -211,6 +251,7 @@ public final class Supervisor {
             instance.firstSerial &+= 1
         }
         // Ends grow in ring order: one release covers every finished batch at the front.
+        if releaseThrough != nil { observeWaiting(instance) }
         if let end = releaseThrough, instance.reader.violation == nil {
             if !instance.reader.release(through: end) {
                 // Only a producer that cleared O_NONBLOCK on the shared eventfd and filled its
@@ -230,7 +271,8 @@ public final class Supervisor {
     func checkRunComplete() {
         guard !closingConsumers else { return }
         guard instances.allSatisfy({ $0.state.isSettled && $0.outstanding.isEmpty }) else { return }
-        if instances.contains(where: { $0.state == .idle }) && !shuttingDown { return }
+        // Instances not started yet, or held by the operator, keep the run alive until shutdown.
+        if instances.contains(where: { $0.state == .idle || $0.state == .held }) && !shuttingDown { return }
         closingConsumers = true
         killOrphans()
         if hosts.isEmpty { finishLoop(); return }
@@ -238,8 +280,10 @@ public final class Supervisor {
     }
 
     private func finishLoop() {
-        mailboxAsync.close()
-        pumpAsync.close()
+        control?.close()
+        control = nil
+        mailboxAsync?.close()
+        pumpAsync?.close()
         signals.forEach { $0.close() }
         for instance in instances {
             instance.dataWatch?.close()

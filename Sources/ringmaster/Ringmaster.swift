@@ -8,11 +8,14 @@ struct Ringmaster: ParsableCommand {
         commandName: "ringmaster",
         abstract: "A process supervisor whose workers stream records through shared-memory rings.",
         discussion: """
-            Exit codes: 0 success; 1 a worker failed (restart budget used up, or a failure under \
-            policy never); 2 manifest or usage error; 3 the run could not start.
+            Exit codes of `run`: 0 success; 1 a worker failed (restart budget used up, or a failure \
+            under policy never); 2 manifest or usage error; 3 the run could not start. The verbs \
+            that talk to a running supervisor (status, start, stop, ...) exit 0 on success, 1 when \
+            the supervisor refused the request, 3 when no supervisor is reachable.
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Validate.self, Demo.self]
+        subcommands: [Run.self, Validate.self, Status.self, Start.self, Stop.self, Restart.self, Scale.self,
+                      Reload.self, Shutdown.self, Demo.self]
     )
 
     /// Parses and runs like `ParsableCommand.main()`, but usage errors exit 2 (as documented)

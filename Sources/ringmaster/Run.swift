@@ -1,5 +1,7 @@
 import ArgumentParser
+import ControlProtocol
 import Logging
+import RingChannel
 import Manifest
 import Supervisor
 
@@ -20,6 +22,12 @@ struct Run: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    @Option(name: .long, help: "The control socket (default: $XDG_RUNTIME_DIR/ringmaster/NAME-HASH.sock, else .NAME.ringmaster.sock beside the manifest).")
+    var control: String?
+
+    @Flag(name: .long, help: "Serve no control socket.")
+    var noControl = false
+
     func run() throws {
         let logger = LogSetup.bootstrap(level: logging.logLevel)
         let loaded: Manifest
@@ -29,9 +37,13 @@ struct Run: ParsableCommand {
             for item in error.errors { Terminal.error("\(item)") }
             throw ExitCode(2)
         }
+        var options = Supervisor.Options()
+        if !noControl {
+            options.controlPath = control ?? ControlPath.forManifest(manifest, environment: ProcessEnvironment.current())
+        }
         let supervisor: Supervisor
         do {
-            supervisor = try Supervisor(manifest: loaded, logger: logger)
+            supervisor = try Supervisor(manifest: loaded, options: options, logger: logger)
         } catch {
             Terminal.error("\(error)")
             if case .consumers = error { throw ExitCode(2) }

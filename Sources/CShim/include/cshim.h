@@ -109,6 +109,26 @@ int cshim_set_affinity(const void *mask, size_t size);
 /// never inherit them. -1 and errno on failure.
 int cshim_pipe_cloexec(int fds[2]);
 
+// ---- sockets (the control socket, the metrics listener) ----
+/// A listening AF_UNIX stream socket bound at `path`, non-blocking and close-on-exec, created with
+/// permissions 0600 (the umask is not involved: the socket is made under a private umask of 0177
+/// for the bind). Returns the descriptor, or -1 and errno (ENAMETOOLONG when `path` does not fit
+/// `sun_path`). The caller removes a stale file first.
+int cshim_unix_listen(const char *path, int backlog);
+/// A blocking AF_UNIX stream connection to `path`, close-on-exec. Returns the descriptor, or -1
+/// and errno (ECONNREFUSED: a file is there but nobody listens; ENOENT: nothing is there).
+int cshim_unix_connect(const char *path);
+/// A listening TCP socket on the IPv4 address `host` (dotted quad) and `port` (0: any free port),
+/// SO_REUSEADDR, non-blocking and close-on-exec. Returns the descriptor, or -1 and errno
+/// (EINVAL for a host that is not a dotted quad).
+int cshim_tcp_listen(const char *host, int port, int backlog);
+/// The local port a bound TCP socket got (for port 0), or -1 and errno.
+int cshim_tcp_local_port(int fd);
+/// accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC): -1 and errno when none is pending.
+int cshim_accept_nonblocking(int fd);
+/// The peer's uid of a connected AF_UNIX socket (SO_PEERCRED), or -1 and errno.
+long cshim_peer_uid(int fd);
+
 // ---- directories (the walker) ----
 /// getdents64(fd, buffer, length): raw `struct linux_dirent64` records (d_ino u64, d_off s64,
 /// d_reclen u16, d_type u8, NUL-terminated d_name), declared by glibc only under _GNU_SOURCE.

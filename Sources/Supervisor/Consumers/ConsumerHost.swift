@@ -95,6 +95,9 @@ final class ConsumerHost: @unchecked Sendable {
         thread = WorkerThread(name: "rm-\(name)") { [self] in run() }
     }
 
+    /// Batches waiting for the consumer thread.
+    var queuedBatchCount: Int { lock.withLock { queuedBatches } }
+
     /// Whether a batch submitted now would be accepted.
     var hasRoom: Bool { lock.withLock { queuedBatches < capacity } }
 

@@ -1,0 +1,182 @@
+import ControlProtocol
+import LoopKit
+import Logging
+import Manifest
+
+extension Supervisor {
+    /// Answers one control request on the loop thread (nil: answered by other means, e.g. a
+    /// `logs --follow` that streams).
+    func handleControl(_ request: ControlRequest, from connection: LineConnection) -> ControlResponse? {
+        let id = request.id
+        switch request.cmd {
+        case "ping":
+            return ControlResponse(id: id, ok: true, message: "pong")
+        case "status":
+            var response = ControlResponse(id: id, ok: true)
+            response.status = statusReport()
+            return response
+        case "start", "stop", "restart":
+            guard !shuttingDown else { return .failure(id, "the supervisor is shutting down") }
+            let targets: [Instance]
+            switch resolve(request.target) {
+            case .failure(let message): return .failure(id, message)
+            case .success(let found): targets = found
+            }
+            var affected: [String] = []
+            for instance in targets {
+                let acted = switch request.cmd {
+                case "start": startByOperator(instance)
+                case "stop": stopByOperator(instance, thenStart: false)
+                default: stopByOperator(instance, thenStart: true)
+                }
+                if acted { affected.append(instance.label) }
+            }
+            let verb = ["start": "starting", "stop": "stopping", "restart": "restarting"][request.cmd]!
+            var response = ControlResponse(id: id, ok: true, message: affected.isEmpty
+                ? "nothing to do: \(request.target!) is already \(request.cmd == "stop" ? "stopped" : "running")"
+                : "\(verb) \(affected.joined(separator: ", "))")
+            response.affected = affected
+            return response
+        case "scale":
+            guard !shuttingDown else { return .failure(id, "the supervisor is shutting down") }
+            guard let name = request.target, let count = request.count else { return .failure(id, "scale needs a worker (target) and a pool size (count)") }
+            return scale(name, to: count, id: id)
+        case "shutdown":
+            let already = shuttingDown
+            if !already { logger.info("shutdown requested on the control socket") }
+            beginShutdown()
+            return ControlResponse(id: id, ok: true, message: already ? "already shutting down" : "shutting down")
+        case "reload":
+            guard !shuttingDown else { return .failure(id, "the supervisor is shutting down") }
+            return reload(id: id)
+        default:
+            return .failure(id, "unknown command \"\(request.cmd)\" (known: status, start, stop, restart, scale, shutdown, reload, logs, metrics, ping)")
+        }
+    }
+
+    /// The instances `WORKER` or `WORKER.INDEX` names (retired ones excluded), or why none.
+    func resolve(_ target: String?) -> Result<[Instance], TargetError> {
+        guard let target, !target.isEmpty else { return .failure(TargetError("a worker name (WORKER or WORKER.INSTANCE) is needed")) }
+        var name = target
+        var index: Int? = nil
+        if let dot = target.lastIndex(of: "."), let number = Int(target[target.index(after: dot)...]) {
+            name = String(target[..<dot])
+            index = number
+        }
+        let pool = instances.filter { $0.worker.name == name && !$0.retired }
+        guard !pool.isEmpty else {
+            let names = manifest.workers.map(\.name)
+            let hint = Suggestion.closest(to: name, among: names).map { "; did you mean \"\($0)\"?" } ?? " (workers: \(names.joined(separator: ", ")))"
+            return .failure(TargetError("no worker \"\(name)\"\(hint)"))
+        }
+        guard let index else { return .success(pool) }
+        guard let instance = pool.first(where: { $0.index == index }) else {
+            return .failure(TargetError("\(name) has no instance \(index) (instances 0...\(pool.count - 1))"))
+        }
+        return .success([instance])
+    }
+
+    // MARK: start and stop
+
+    /// Starts an instance that is not running (held, finished, failed): its restart budget starts
+    /// over. Returns false if it is running (or about to).
+    func startByOperator(_ instance: Instance) -> Bool {
+        switch instance.state {
+        case .held, .finished, .failed, .stopped:
+            instance.planner = RestartPlanner(instance.worker.restart)
+            logger.info("starting \(instance.label) by request")
+            start(instance)
+            return true
+        case .waitingRestart:
+            // Skip the rest of the backoff.
+            instance.restartTimer?.close()
+            instance.restartTimer = nil
+            instance.restartDue = true
+            if instance.outstanding.isEmpty { restartNow(instance) }
+            return true
+        case .idle, .running, .draining:
+            if instance.stopRequested {
+                instance.startAfterStop = true
+                return true
+            }
+            return false
+        }
+    }
+
+    /// Stops an instance gracefully (its stop signal, then SIGKILL after the grace period) and
+    /// holds it instead of applying its restart policy; with `thenStart` it starts again at once
+    /// after (a restart). Returns false when there is nothing to stop and nothing to start.
+    func stopByOperator(_ instance: Instance, thenStart: Bool) -> Bool {
+        switch instance.state {
+        case .running:
+            instance.stopRequested = true
+            instance.startAfterStop = thenStart
+            logger.info("\(thenStart ? "restarting" : "stopping") \(instance.label) by request")
+            signalStop(instance)
+            return true
+        case .draining:
+            instance.stopRequested = true
+            instance.startAfterStop = thenStart
+            return true
+        case .waitingRestart:
+            instance.restartTimer?.close()
+            instance.restartTimer = nil
+            instance.restartDue = false
+            if thenStart {
+                instance.restartDue = true
+                if instance.outstanding.isEmpty { restartNow(instance) }
+            } else {
+                instance.state = instance.retired ? .stopped : .held
+                logger.info("\(instance.label) held by request (its restart was pending)")
+                checkRunComplete()
+            }
+            return true
+        case .idle, .held, .finished, .failed, .stopped:
+            if instance.retired { instance.state = .stopped; checkRunComplete(); return false }
+            return thenStart ? startByOperator(instance) : false
+        }
+    }
+
+    /// The operator's stop completed (every committed record drained): hold the instance, or
+    /// start it again for a restart; a retired instance just stops.
+    func finishOperatorStop(_ instance: Instance) {
+        instance.stopRequested = false
+        if instance.retired {
+            instance.state = .stopped
+            instance.dataWatch?.close()
+            instance.dataWatch = nil
+            logger.info("\(instance.label) stopped and removed")
+        } else if instance.startAfterStop {
+            instance.startAfterStop = false
+            instance.state = .held
+            start(instance)
+        } else {
+            instance.state = .held
+            logger.info("\(instance.label) stopped by request; `ringmaster start \(instance.label)` starts it again")
+        }
+        checkRunComplete()
+    }
+
+    /// Counts an exit by kind for `status` and metrics.
+    func countExit(_ instance: Instance, _ reason: ExitReason) {
+        let kind = switch reason {
+        case .exited(0): "exit_0"
+        case .exited: "exit_nonzero"
+        case .signaled: "signal"
+        case .quarantined: "quarantined"
+        }
+        instance.exitCounts[kind, default: 0] += 1
+        instance.lastExit = reason
+    }
+}
+
+/// Why a control request's target names no instance.
+struct TargetError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ControlResponse {
+    /// A refusal for a target that names nothing.
+    static func failure(_ id: Int?, _ error: TargetError) -> ControlResponse { .failure(id, error.description) }
+}
