@@ -125,7 +125,8 @@ let package = Package(
         .testTarget(name: "WalkTests", dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterRendering", "TestHarness"]),
         .testTarget(
             name: "SupervisorTests",
-            dependencies: ["Supervisor", "Manifest", "RingChannel", "RingmasterTestSupport", "RingmasterRendering", "TestHarness"]
+            dependencies: ["Supervisor", "Manifest", "RingChannel", "RingmasterTestSupport", "RingmasterRendering", "TestHarness",
+                           "ControlProtocol", "CShim"]
         ),
         // The plugin ABI: loading rules, version and symbol checks, consume errors (C test plugins
         // built by the tests with cc), the C example.
