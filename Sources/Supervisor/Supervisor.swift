@@ -49,6 +49,8 @@ public final class Supervisor {
     var mailboxAsync: Async!
     var pumpAsync: Async!
     var signals: [SignalWatch] = []
+    /// Worker output lines beyond the log: the tails for `ringmaster logs`, the workers' log files.
+    lazy var workerOutput = WorkerOutput(workers: manifest.workers, logger: logger)
     var readyForPump: Set<Int> = []
     var heldBack: Set<Int> = []
     /// Storage of finished batches' record arrays, for the next drains.
@@ -141,16 +143,19 @@ public final class Supervisor {
                 })
             }
             signals.append(try SignalWatch(loop: loop, signal: .child) { [unowned self] _ in reapOrphans() })
+            signals.append(try watchLogReopenSignal())
         } catch {
             logger.error("cannot set up the event loop: \(error)")
             return .startupFailed
         }
         mailbox.async = mailboxAsync
         hosts.forEach { $0.start() }
+        workerOutput.open()
         for instance in instances { start(instance) }
         checkRunComplete()
         loop.run()
         hosts.forEach { $0.join() }
+        workerOutput.close()
         for instance in instances { instance.dataWatch?.close() }
         return failed ? .workerFailed : consumerStopped ? .consumerStopped : .success
     }
