@@ -2,7 +2,7 @@ import Yams
 
 extension ManifestDecoder {
     static let topLevelKeys = ["version", "defaults", "workers", "consumers"]
-    static let defaultsKeys = ["channel", "restart", "stop"]
+    static let defaultsKeys = ["channel", "restart", "stop", "log"]
 
     /// Reads the whole document; nil when anything was reported.
     func manifest(_ root: Node?) -> Manifest? {
@@ -30,7 +30,7 @@ extension ManifestDecoder {
 
         var defaults = Defaults()
         if let entry = document["defaults"],
-           let map = map(entry, in: document, expected: "a map with channel, restart and stop") {
+           let map = map(entry, in: document, expected: "a map with channel, restart, stop and log") {
             rejectUnknownKeys(map, known: Self.defaultsKeys)
             if let channel = map["channel"] {
                 defaults.channel = self.channel(channelLayer(channel, in: map), over: defaults.channel,
@@ -41,6 +41,7 @@ extension ManifestDecoder {
                                                 path: map.field("restart"))
             }
             if let stop = map["stop"] { defaults.stop = self.stop(stopLayer(stop, in: map), over: defaults.stop) }
+            if let log = map["log"] { defaults.log = logLayer(log, in: map, inDefaults: true) }
         }
 
         // Consumers first: routes are checked against every consumer named, valid or not.
@@ -65,6 +66,7 @@ extension ManifestDecoder {
         } else {
             reportMissing("workers", in: document, expected: "a map from worker names to their settings")
         }
+        rejectSharedLogFiles(workers)
         guard errors.isEmpty else { return nil }
         return Manifest(file: file, version: 1, workers: workers, consumers: consumers)
     }

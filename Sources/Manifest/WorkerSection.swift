@@ -5,10 +5,12 @@ struct Defaults {
     var channel = ChannelSpec.default
     var restart = RestartSpec.default
     var stop = StopSpec.default
+    /// `max_size` and `keep` only: a path in `defaults` is refused.
+    var log = LogLayer()
 }
 
 extension ManifestDecoder {
-    static let workerKeys = ["command", "args", "env", "cwd", "instances", "format", "channel", "restart", "stop", "to"]
+    static let workerKeys = ["command", "args", "env", "cwd", "instances", "format", "channel", "restart", "stop", "to", "log"]
     /// Variables the supervisor sets for every worker (the environment contract).
     static let reservedEnvironmentPrefix = "RINGMASTER_"
 
@@ -37,6 +39,7 @@ extension ManifestDecoder {
         }
         if let stop = map["stop"] { spec.stop = self.stop(stopLayer(stop, in: map), over: defaults.stop) }
         if let to = map["to"] { spec.to = routes(map.slot(to), consumers: consumers) }
+        if let log = map["log"] { spec.log = self.log(logLayer(log, in: map, inDefaults: false), over: defaults.log) }
         guard let command = map["command"] else {
             reportMissing("command", in: map, expected: "the program to run: a path, a name on PATH, or a program beside ringmaster")
             return nil

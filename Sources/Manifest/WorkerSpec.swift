@@ -23,6 +23,9 @@ public struct WorkerSpec: Hashable, Sendable {
     public var restart: RestartSpec
     /// The stop procedure, after `defaults.stop` and the worker's own `stop` are applied.
     public var stop: StopSpec
+    /// Its output lines' own file (`log`), or nil when they go only to the supervisor's log.
+    /// Set by the manifest reader; not an initializer parameter.
+    public var log: LogSpec? = nil
     /// The consumers its records go to, in manifest order; empty means the records are drained
     /// and counted but delivered nowhere.
     public var to: [String]

@@ -46,8 +46,10 @@ extension Supervisor {
         do {
             let label = instance.label
             let logger = self.logger
+            let record = workerOutput.recorder(for: instance)
             instance.process = try ChildProcess.spawn(loop: loop, options: options, onOutput: { stream, line in
                 logger.info("[\(label)] \(line)", metadata: ["stream": "\(stream)"])
+                record(stream, line)
             }, onExit: { [unowned self, unowned instance] exit in
                 processExited(instance, exit)
             })

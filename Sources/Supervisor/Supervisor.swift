@@ -52,6 +52,8 @@ public final class Supervisor {
     var mailboxAsync: Async!
     var pumpAsync: Async!
     var signals: [SignalWatch] = []
+    /// Worker output lines beyond the log: the tails for `ringmaster logs`, the workers' log files.
+    lazy var workerOutput = WorkerOutput(workers: manifest.workers, logger: logger)
     var readyForPump: Set<Int> = []
     var heldBack: Set<Int> = []
     /// Storage of finished batches' record arrays, for the next drains.
@@ -171,6 +173,7 @@ public final class Supervisor {
                     for line in response.errors ?? [] { logger.error("\(line)") }
                 }
             })
+            signals.append(try watchLogReopenSignal())
         } catch {
             logger.error("cannot set up the event loop: \(error)")
             return .startupFailed
@@ -178,10 +181,12 @@ public final class Supervisor {
         startedAt = MonotonicClock.now()
         mailbox.async = mailboxAsync
         hosts.forEach { $0.start() }
+        workerOutput.open()
         for instance in instances { start(instance) }
         checkRunComplete()
         loop.run()
         hosts.forEach { $0.join() }
+        workerOutput.close()
         for instance in instances { instance.dataWatch?.close() }
         let anyFailed = failed && instances.contains { instance in
             if case .failed = instance.state { return !instance.retired }
