@@ -45,6 +45,8 @@ public final class Supervisor {
     var hosts: [ConsumerHost] = []
     var instances: [Instance] = []
     var lifeline: Lifeline
+    /// The conversation with systemd (`NOTIFY_SOCKET`); nil when not run by it.
+    var systemd: SystemdSession?
     let mailbox = Mailbox()
     var mailboxAsync: Async!
     var pumpAsync: Async!
@@ -66,6 +68,7 @@ public final class Supervisor {
         self.manifest = manifest
         self.options = options
         self.logger = logger
+        systemd = SystemdSession.fromEnvironment(logger: logger)
         let consumerErrors = ConsumerFactory.check(manifest, locator: options.pluginLocator)
         guard consumerErrors.isEmpty else { throw .consumers(consumerErrors) }
         var system = SystemRandomNumberGenerator()
@@ -148,6 +151,7 @@ public final class Supervisor {
         mailbox.async = mailboxAsync
         hosts.forEach { $0.start() }
         for instance in instances { start(instance) }
+        startSystemd()
         checkRunComplete()
         loop.run()
         hosts.forEach { $0.join() }
@@ -232,6 +236,7 @@ public final class Supervisor {
         guard instances.allSatisfy({ $0.state.isSettled && $0.outstanding.isEmpty }) else { return }
         if instances.contains(where: { $0.state == .idle }) && !shuttingDown { return }
         closingConsumers = true
+        systemdStopping()
         killOrphans()
         if hosts.isEmpty { finishLoop(); return }
         hosts.forEach { $0.close() }
@@ -248,6 +253,7 @@ public final class Supervisor {
             instance.graceTimer?.close()
         }
         lifeline.close()
+        systemd?.close()
         loop.stop()
     }
 }
