@@ -7,6 +7,7 @@ import RingChannel
 extension Supervisor {
     /// Starts (or restarts) an instance's process on its channel.
     func start(_ instance: Instance) {
+        defer { systemdInstanceChanged() }
         guard !shuttingDown else {
             instance.state = .stopped
             checkRunComplete()
@@ -133,6 +134,7 @@ extension Supervisor {
     /// Every committed record of the dead process is drained: apply the restart policy.
     func settle(_ instance: Instance) {
         guard instance.state == .draining else { return }
+        defer { systemdInstanceChanged() }
         let reason = instance.quarantine.map { .quarantined($0) } ?? instance.exitReason ?? .exited(0)
         // After the final drain, so consumers see the exit after the dead process's last records.
         for route in instance.routes {

@@ -22,6 +22,7 @@ extension Supervisor {
     public func beginShutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
+        systemdStopping()
         for instance in instances {
             instance.restartTimer?.close()
             instance.restartTimer = nil

@@ -48,6 +48,8 @@ public final class Supervisor {
     var hosts: [ConsumerHost] = []
     var instances: [Instance] = []
     var lifeline: Lifeline
+    /// The conversation with systemd (`NOTIFY_SOCKET`); nil when not run by it.
+    var systemd: SystemdSession?
     let mailbox = Mailbox()
     var mailboxAsync: Async!
     var pumpAsync: Async!
@@ -81,6 +83,7 @@ public final class Supervisor {
         self.manifest = manifest
         self.options = options
         self.logger = logger
+        systemd = SystemdSession.fromEnvironment(logger: logger)
         let consumerErrors = ConsumerFactory.check(manifest, locator: options.pluginLocator)
         guard consumerErrors.isEmpty else { throw .consumers(consumerErrors) }
         var system = SystemRandomNumberGenerator()
@@ -183,6 +186,7 @@ public final class Supervisor {
         hosts.forEach { $0.start() }
         workerOutput.open()
         for instance in instances { start(instance) }
+        startSystemd()
         checkRunComplete()
         loop.run()
         hosts.forEach { $0.join() }
@@ -279,6 +283,7 @@ public final class Supervisor {
         // Instances not started yet, or held by the operator, keep the run alive until shutdown.
         if instances.contains(where: { $0.state == .idle || $0.state == .held }) && !shuttingDown { return }
         closingConsumers = true
+        systemdStopping()
         killOrphans()
         if hosts.isEmpty { finishLoop(); return }
         hosts.forEach { $0.close() }
@@ -297,6 +302,7 @@ public final class Supervisor {
             instance.graceTimer?.close()
         }
         lifeline.close()
+        systemd?.close()
         loop.stop()
     }
 }

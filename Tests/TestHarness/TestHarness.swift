@@ -113,8 +113,9 @@ public final class SupervisorRun {
     public let scratch: Scratch
     public let process: SpawnedProcess
 
-    /// Starts `ringmaster <arguments>` in `scratch`, output to `stdout.txt` and `stderr.txt`.
-    public init(_ scratch: Scratch, _ arguments: [String]) throws {
+    /// Starts `ringmaster <arguments>` in `scratch`, output to `stdout.txt` and `stderr.txt`, with
+    /// the current environment plus `environment`.
+    public init(_ scratch: Scratch, _ arguments: [String], environment: [String: String] = [:]) throws {
         self.scratch = scratch
         let out = open(scratch.file("stdout.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         let err = open(scratch.file("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -122,13 +123,14 @@ public final class SupervisorRun {
             close(out)
             close(err)
         }
-        process = try SpawnedProcess.spawn(ringmasterPath, arguments, stdoutTo: out, stderrTo: err)
+        process = try SpawnedProcess.spawn(ringmasterPath, arguments, environment: environment, stdoutTo: out, stderrTo: err)
     }
 
     /// Starts `ringmaster run MANIFEST` with the manifest text written to `manifest.yaml`.
-    public convenience init(manifest text: String, in scratch: Scratch = Scratch(), extra: [String] = []) throws {
+    public convenience init(manifest text: String, in scratch: Scratch = Scratch(), extra: [String] = [],
+                            environment: [String: String] = [:]) throws {
         let path = scratch.write("manifest.yaml", text)
-        try self.init(scratch, ["run", path] + extra)
+        try self.init(scratch, ["run", path] + extra, environment: environment)
     }
 
     public var stdout: String { scratch.read("stdout.txt") }
