@@ -5,10 +5,11 @@ struct Defaults {
     var channel = ChannelSpec.default
     var restart = RestartSpec.default
     var stop = StopSpec.default
+    var stallTimeout: Duration?
 }
 
 extension ManifestDecoder {
-    static let workerKeys = ["command", "args", "env", "cwd", "instances", "format", "channel", "restart", "stop", "to"]
+    static let workerKeys = ["command", "args", "env", "cwd", "instances", "format", "channel", "restart", "stop", "to", "stall_timeout"]
     /// Variables the supervisor sets for every worker (the environment contract).
     static let reservedEnvironmentPrefix = "RINGMASTER_"
 
@@ -20,6 +21,7 @@ extension ManifestDecoder {
         rejectUnknownKeys(map, known: Self.workerKeys)
         var spec = WorkerSpec(name: entry.key, command: "", executable: "", channel: defaults.channel,
                               restart: defaults.restart, stop: defaults.stop, position: entry.keyPosition)
+        spec.stallTimeout = defaults.stallTimeout
         if let args = map["args"], let slots = list(map.slot(args), expected: "a list of strings") {
             spec.args = slots.compactMap { text($0, expected: "a string")?.value }
         }
@@ -37,6 +39,7 @@ extension ManifestDecoder {
         }
         if let stop = map["stop"] { spec.stop = self.stop(stopLayer(stop, in: map), over: defaults.stop) }
         if let to = map["to"] { spec.to = routes(map.slot(to), consumers: consumers) }
+        if let stall = map["stall_timeout"] { spec.stallTimeout = duration(map.slot(stall), positive: true)?.value ?? spec.stallTimeout }
         guard let command = map["command"] else {
             reportMissing("command", in: map, expected: "the program to run: a path, a name on PATH, or a program beside ringmaster")
             return nil
