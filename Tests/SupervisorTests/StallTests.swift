@@ -116,8 +116,8 @@ import Testing
             workers:
               done:
                 command: ringmaster-test-producer
-                args: ["--records", "50", "--linger-ms", "1500"]
-                stall_timeout: 300ms
+                args: ["--records", "50", "--linger-ms", "2000"]
+                stall_timeout: 500ms
                 restart: { policy: never }
             consumers: {}
             """, extra: ["--log-level", "debug"])
@@ -140,7 +140,7 @@ import Testing
                 command: ringmaster-test-producer
                 args: ["--records", "20000", "--max-size", "64"]
                 format: bytes
-                stall_timeout: 300ms
+                stall_timeout: 500ms
                 to: [slow, file]
             consumers:
               slow: { plugin: exec, command: /bin/sh, args: ["-c", "sleep 3; cat > /dev/null"] }
@@ -148,7 +148,7 @@ import Testing
             """, in: scratch, extra: ["--log-level", "debug"])
         #expect(run.finish(limit: 120) == .exited(0), "stderr: \(run.stderr.suffix(2000))")
         let log = run.stderr
-        #expect(log.contains("busy.0: stall watch armed for 300ms"))
+        #expect(log.contains("busy.0: stall watch armed for 500ms"))
         // The watch looked while the producer was blocked, and held its clock.
         #expect(log.contains("; stall clock held"), "stderr: \(log.suffix(2000))")
         #expect(!log.contains("stalled"), "stderr: \(log.suffix(2000))")
