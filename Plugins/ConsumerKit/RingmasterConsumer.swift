@@ -87,7 +87,7 @@ public struct ConsumerRecord {
 public enum ConsumerEvent: Sendable {
     /// A process of an instance started.
     case started(worker: String, instance: Int, generation: UInt64, pid: Int32)
-    /// That process ended: `how` is "exit 3", "SIGKILL" or "quarantined: …".
+    /// That process ended: `how` is "exit 3", "SIGKILL", "quarantined: …" or "stalled after 30s".
     case exited(worker: String, instance: Int, generation: UInt64, how: String)
 
     init(_ raw: rm_event) {

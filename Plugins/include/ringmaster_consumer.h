@@ -89,7 +89,7 @@ struct rm_event {
     int32_t exit_code;        /* EXITED by exit: the code; otherwise -1 */
     int32_t signal;           /* EXITED by a signal: its number; otherwise 0 */
     int32_t reserved;
-    const char *how;          /* EXITED: "exit 3", "SIGKILL", "quarantined: ..."; STARTED: "" */
+    const char *how;          /* EXITED: "exit 3", "SIGKILL", "quarantined: ...", "stalled after 30s"; STARTED: "" */
     size_t how_length;        /* NOT NUL-terminated */
 };
 

@@ -2,7 +2,7 @@ import Yams
 
 extension ManifestDecoder {
     static let topLevelKeys = ["version", "defaults", "workers", "consumers"]
-    static let defaultsKeys = ["channel", "restart", "stop", "log"]
+    static let defaultsKeys = ["channel", "restart", "stop", "log", "stall_timeout"]
 
     /// Reads the whole document; nil when anything was reported.
     func manifest(_ root: Node?) -> Manifest? {
@@ -30,7 +30,7 @@ extension ManifestDecoder {
 
         var defaults = Defaults()
         if let entry = document["defaults"],
-           let map = map(entry, in: document, expected: "a map with channel, restart, stop and log") {
+           let map = map(entry, in: document, expected: "a map with channel, restart, stop, log and stall_timeout") {
             rejectUnknownKeys(map, known: Self.defaultsKeys)
             if let channel = map["channel"] {
                 defaults.channel = self.channel(channelLayer(channel, in: map), over: defaults.channel,
@@ -42,6 +42,7 @@ extension ManifestDecoder {
             }
             if let stop = map["stop"] { defaults.stop = self.stop(stopLayer(stop, in: map), over: defaults.stop) }
             if let log = map["log"] { defaults.log = logLayer(log, in: map, inDefaults: true) }
+            if let stall = map["stall_timeout"] { defaults.stallTimeout = duration(map.slot(stall), positive: true)?.value }
         }
 
         // Consumers first: routes are checked against every consumer named, valid or not.

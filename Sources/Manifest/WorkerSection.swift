@@ -7,10 +7,11 @@ struct Defaults {
     var stop = StopSpec.default
     /// `max_size` and `keep` only: a path in `defaults` is refused.
     var log = LogLayer()
+    var stallTimeout: Duration?
 }
 
 extension ManifestDecoder {
-    static let workerKeys = ["command", "args", "env", "cwd", "instances", "format", "channel", "restart", "stop", "to", "log"]
+    static let workerKeys = ["command", "args", "env", "cwd", "instances", "format", "channel", "restart", "stop", "to", "log", "stall_timeout"]
     /// Variables the supervisor sets for every worker (the environment contract).
     static let reservedEnvironmentPrefix = "RINGMASTER_"
 
@@ -22,6 +23,7 @@ extension ManifestDecoder {
         rejectUnknownKeys(map, known: Self.workerKeys)
         var spec = WorkerSpec(name: entry.key, command: "", executable: "", channel: defaults.channel,
                               restart: defaults.restart, stop: defaults.stop, position: entry.keyPosition)
+        spec.stallTimeout = defaults.stallTimeout
         if let args = map["args"], let slots = list(map.slot(args), expected: "a list of strings") {
             spec.args = slots.compactMap { text($0, expected: "a string")?.value }
         }
@@ -40,6 +42,7 @@ extension ManifestDecoder {
         if let stop = map["stop"] { spec.stop = self.stop(stopLayer(stop, in: map), over: defaults.stop) }
         if let to = map["to"] { spec.to = routes(map.slot(to), consumers: consumers) }
         if let log = map["log"] { spec.log = self.log(logLayer(log, in: map, inDefaults: false), over: defaults.log) }
+        if let stall = map["stall_timeout"] { spec.stallTimeout = duration(map.slot(stall), positive: true)?.value ?? spec.stallTimeout }
         guard let command = map["command"] else {
             reportMissing("command", in: map, expected: "the program to run: a path, a name on PATH, or a program beside ringmaster")
             return nil

@@ -29,6 +29,9 @@ public struct WorkerSpec: Hashable, Sendable {
     /// The consumers its records go to, in manifest order; empty means the records are drained
     /// and counted but delivered nowhere.
     public var to: [String]
+    /// How long a running instance may commit nothing (no record of any type) while not blocked
+    /// on a full ring before it is stopped as stalled; nil (the default) means no stall detection.
+    public var stallTimeout: Duration? = nil
     /// Where the worker's name is written in the manifest.
     public var position: SourcePosition
 

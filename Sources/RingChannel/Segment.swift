@@ -253,4 +253,10 @@ public final class Segment: @unchecked Sendable {
     public var recordsCommitted: UInt64 { region.loadAcquire64(at: SegmentLayout.recordsCommittedOffset) }
     /// The producer's advisory last heartbeat (CLOCK_MONOTONIC ns).
     public var lastHeartbeat: UInt64 { region.loadAcquire64(at: SegmentLayout.lastHeartbeatOffset) }
+    /// Whether the producer announced that it waits for space (`producer_waiting`, read relaxed:
+    /// a hint for stall detection, never a reason to signal).
+    public var producerWaiting: Bool {
+        region.checkBounds(SegmentLayout.producerWaitingOffset, 4)
+        return cshim_load_relaxed_u32(region.base + SegmentLayout.producerWaitingOffset) != 0
+    }
 }

@@ -71,6 +71,8 @@ final class Instance {
     var graceTimer: Timer?
     /// The backoff delay has passed; start as soon as no consumer borrows from the ring.
     var restartDue = false
+    /// Stall detection (nil: the worker has no `stall_timeout`).
+    var stall: StallWatch?
 
     /// Data records delivered over the instance's whole life (the next record's sequence number).
     var delivered: UInt64 = 0

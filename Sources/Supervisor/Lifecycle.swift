@@ -64,6 +64,7 @@ extension Supervisor {
         instance.state = .running
         instance.exitReason = nil
         instance.sawEndOfStream = false
+        watchForStall(instance)
         let pid = instance.process!.pid
         logger.info("started \(instance.label)", metadata: ["pid": "\(pid)", "generation": "\(instance.generation)"])
         for route in instance.routes {
@@ -125,7 +126,8 @@ extension Supervisor {
         case .exited(let code): reason = .exited(code)
         case .signaled(let signal): reason = .signaled(signal.rawValue)
         }
-        instance.exitReason = instance.quarantine.map { .quarantined($0) } ?? reason
+        let stalled = instance.stall?.end()
+        instance.exitReason = instance.quarantine.map { .quarantined($0) } ?? stalled ?? reason
         logger.info("\(instance.label) exited", metadata: ["how": "\(instance.exitReason!)", "generation": "\(instance.generation)"])
         instance.state = .draining
         markReady(instance)

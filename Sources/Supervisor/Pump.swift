@@ -94,6 +94,7 @@ extension Supervisor {
             return
         }
         logger.trace("\(instance.label): drained \(summary.records) records, \(summary.bytes) bytes, end \(summary.end)")
+        if summary.records > 0 { instance.stall?.restartClock() }
         instance.lastBatchCount = records.count
         if summary.bytes > 0 {
             dispatch(records, payloadBytes: payloadBytes, end: summary.end, from: instance)

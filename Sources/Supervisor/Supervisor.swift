@@ -262,6 +262,7 @@ public final class Supervisor {
         // Ends grow in ring order: one release covers every finished batch at the front.
         if releaseThrough != nil { observeWaiting(instance) }
         if let end = releaseThrough, instance.reader.violation == nil {
+            instance.stall?.restartClock()   // a blocked spell may end here: it does not count
             if !instance.reader.release(through: end) {
                 // Only a producer that cleared O_NONBLOCK on the shared eventfd and filled its
                 // counter makes the (bounded) wake-up write fail.
@@ -300,6 +301,7 @@ public final class Supervisor {
             instance.dataWatch = nil
             instance.restartTimer?.close()
             instance.graceTimer?.close()
+            instance.stall?.close()
         }
         lifeline.close()
         systemd?.close()

@@ -6,6 +6,12 @@
 //       [--batch] [--checkpoint-every K] [--crash-after N] [--crash-mid-record]
 //       [--crash-generations G] [--exit-code C] [--ignore-term] [--sleep-ms MS]
 //       [--linger-ms MS] [--no-finish] [--forever] [--corrupt-after N]
+//       [--stall-after N] [--heartbeat-ms MS]
+//
+// --stall-after N publishes the first N records of a run and then goes silent without exiting
+// (like the crash switches, only in generations below --crash-generations). --heartbeat-ms MS
+// commits a heartbeat every MS ms while lingering; the linger then comes before end-of-stream,
+// since no record may follow that.
 //
 // With --checkpoint-every K the token is the next sequence number (decimal text); on a restart it
 // resumes at token + RINGMASTER_RESUME_SKIP, so the delivered sequences have no gap and no duplicate.
@@ -31,6 +37,8 @@ struct Options {
     var finish = true
     var forever = false
     var corruptAfter: UInt64? = nil
+    var stallAfter: UInt64? = nil
+    var heartbeatMilliseconds = 0
 }
 
 func fail(_ message: String) -> Never {
@@ -68,6 +76,8 @@ func parse(_ arguments: [String]) -> Options {
         case "--no-finish": options.finish = false
         case "--forever": options.forever = true
         case "--corrupt-after": options.corruptAfter = number(argument)
+        case "--stall-after": options.stallAfter = number(argument)
+        case "--heartbeat-ms": options.heartbeatMilliseconds = Int(number(argument))
         default: fail("unknown argument \(argument)")
         }
     }
@@ -92,6 +102,9 @@ struct Run {
         crashes && options.crashAfter == sentThisRun
     }
     var hasMore: Bool { options.forever || sequence < options.records }
+    var atStallPoint: Bool {
+        crashes && options.stallAfter == sentThisRun
+    }
 
     mutating func writeOne(_ writer: inout RingWriter) throws(RingWriteError) {
         if options.checkpointEvery > 0 && sequence % options.checkpointEvery == 0 && sequence > 0 {
@@ -120,10 +133,11 @@ struct Run {
                 producer.writer.publish()
                 crashNow()
             }
+            if atStallPoint { stallNow(&producer) }
             if options.batch {
                 try producer.batch { (writer) throws(RingWriteError) in
                     var n = 0
-                    while n < 256 && hasMore && !(atCrashPoint && !options.crashMidRecord) {
+                    while n < 256 && hasMore && !(atCrashPoint && !options.crashMidRecord) && !atStallPoint {
                         try writeOne(&writer)
                         n += 1
                     }
@@ -137,8 +151,30 @@ struct Run {
             producer.writer.publish()
             crashNow()
         }
+        if atStallPoint { stallNow(&producer) }
+        if options.heartbeatMilliseconds > 0 { try lingerWithHeartbeats(&producer) }
         if options.finish { try producer.finish() }
     }
+
+    /// Sleeps for --linger-ms, committing a heartbeat every --heartbeat-ms.
+    func lingerWithHeartbeats(_ producer: inout Producer) throws(RingWriteError) {
+        let interval = UInt64(options.heartbeatMilliseconds) * 1_000_000
+        let end = MonotonicClock.now() + UInt64(options.lingerMilliseconds) * 1_000_000
+        while true {
+            try producer.heartbeat()
+            let now = MonotonicClock.now()
+            if now >= end { return }
+            usleep(UInt32(min(interval, end - now) / 1000))
+        }
+    }
+}
+
+/// Publishes what was committed, then does nothing, without exiting: a wedged producer. The stop
+/// signal ends it (unless --ignore-term); so does the supervisor's death (the lifeline).
+func stallNow(_ producer: inout Producer) -> Never {
+    // The producer is borrowed (inout) for as long as this waits, so its lifeline watch stays.
+    producer.writer.publish()
+    while true { pause() }
 }
 
 /// Publishes a record whose length exceeds any max record, then waits to be killed: the
@@ -169,7 +205,9 @@ enum TestProducer {
             run.sequence = start + resume.skip
         }
         do { try run.run(&producer) } catch { fail("\(error)") }
-        if options.lingerMilliseconds > 0 { usleep(UInt32(options.lingerMilliseconds * 1000)) }
+        if options.lingerMilliseconds > 0 && options.heartbeatMilliseconds == 0 {
+            usleep(UInt32(options.lingerMilliseconds * 1000))
+        }
         exit(options.exitCode)
     }
 }

@@ -37,7 +37,7 @@ let structuralCases: [Invalid] = [
             "m.yaml:3:3: workers.w.command is missing (expected the program to run: a path, a name on PATH, or a program beside ringmaster)",
             "m.yaml:4:5: workers.w.comand is not a known key (did you mean 'command'?)"),
     Invalid("unknown worker key, nothing near", worker("colour: red"),
-            "m.yaml:5:5: workers.w.colour is not a known key (expected one of command, args, env, cwd, instances, format, channel, restart, stop, to, log)"),
+            "m.yaml:5:5: workers.w.colour is not a known key (expected one of command, args, env, cwd, instances, format, channel, restart, stop, to, log, stall_timeout)"),
     Invalid("merge key",
             "version: 1\nworkers:\n  a: &a\n    command: ringmaster-walk\n  b:\n    <<: *a\n    instances: 2\n",
             "m.yaml:5:3: workers.b.command is missing (expected the program to run: a path, a name on PATH, or a program beside ringmaster)",

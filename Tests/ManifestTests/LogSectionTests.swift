@@ -36,7 +36,7 @@ let logCases: [Invalid] = [
     Invalid("defaults key misspelled", "version: 1\ndefaults:\n  logs: {}\n" + worker().dropFirst(11),
             "m.yaml:3:3: defaults.logs is not a known key (did you mean 'log'?)"),
     Invalid("defaults not a map", "version: 1\ndefaults: 5\n" + worker().dropFirst(11),
-            "m.yaml:2:11: defaults must be a map with channel, restart, stop and log (got 5)"),
+            "m.yaml:2:11: defaults must be a map with channel, restart, stop, log and stall_timeout (got 5)"),
     Invalid("two workers, one file",
             "version: 1\nworkers:\n  a:\n    command: ringmaster-walk\n    log: { path: out.log }\n"
                 + "  b:\n    command: ringmaster-walk\n    log: { path: ./sub/../out.log }\n",

@@ -164,6 +164,7 @@ extension Supervisor {
         case .exited: "exit_nonzero"
         case .signaled: "signal"
         case .quarantined: "quarantined"
+        case .stalled: "stalled"
         }
         instance.exitCounts[kind, default: 0] += 1
         instance.lastExit = reason

@@ -135,7 +135,7 @@ extension Supervisor {
     /// `STATUS=<line>` when the line differs from the last one sent (and records it as sent).
     private func systemdStatusIfChanged() -> String? {
         guard let systemd else { return nil }
-        let views = instances.map { SystemdInstanceView(label: $0.label, phase: systemdPhase($0)) }
+        let views = instances.filter { !$0.retired }.map { SystemdInstanceView(label: $0.label, phase: systemdPhase($0)) }
         let line = SystemdStatus.line(views, stopping: systemd.stopping || shuttingDown)
         guard line != systemd.lastStatus else { return nil }
         systemd.lastStatus = line
@@ -151,7 +151,7 @@ extension Supervisor {
             .restarting(after: "\(instance.quarantine.map { ExitReason.quarantined($0) } ?? instance.exitReason ?? .exited(0))")
         case .finished: .finished
         case .failed(let why): .failed(why)
-        case .stopped: .stopped
+        case .stopped, .held: .stopped
         }
     }
 }

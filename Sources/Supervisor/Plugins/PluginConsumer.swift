@@ -140,7 +140,7 @@ final class PluginConsumer {
             switch reason {
             case .exited(let code): raw.exit_code = code
             case .signaled(let signal): raw.signal = signal
-            case .quarantined: break
+            case .quarantined, .stalled: break
             }
         }
         worker.withUTF8 { name in

@@ -8,12 +8,15 @@ public enum ExitReason: Hashable, Sendable, CustomStringConvertible {
     case signaled(Int32)
     /// The supervisor killed it for breaking the ring's rules.
     case quarantined(String)
+    /// The supervisor stopped it for committing nothing for its `stall_timeout` (a failure).
+    case stalled(after: Duration)
 
     public var description: String {
         switch self {
         case .exited(let code): "exit \(code)"
         case .signaled(let signal): signalName(signal)
         case .quarantined(let why): "quarantined: \(why)"
+        case .stalled(let timeout): "stalled after \(Units.describe(timeout))"
         }
     }
 }
