@@ -1,5 +1,6 @@
 import ControlProtocol
 import LoopKit
+import SystemKit
 import Logging
 import Manifest
 
@@ -49,9 +50,49 @@ extension Supervisor {
         case "reload":
             guard !shuttingDown else { return .failure(id, "the supervisor is shutting down") }
             return reload(id: id)
+        case "logs":
+            return logs(request, from: connection)
         default:
             return .failure(id, "unknown command \"\(request.cmd)\" (known: status, start, stop, restart, scale, shutdown, reload, logs, metrics, ping)")
         }
+    }
+
+    /// The latest captured lines of a worker (or one instance), oldest first, merged across
+    /// instances by time; with `follow`, every new line is streamed on the connection as an
+    /// `event: "log"` response until the client closes it.
+    private func logs(_ request: ControlRequest, from connection: LineConnection) -> ControlResponse {
+        let targets: [Instance]
+        switch resolve(request.target) {
+        case .failure(let message): return .failure(request.id, message)
+        case .success(let found): targets = found
+        }
+        let count = max(0, request.lines ?? 100)
+        var lines: [WorkerLogLine] = []
+        for instance in targets {
+            lines += logBook.logTail(worker: instance.worker.name, instance: instance.index).suffix(count)
+        }
+        lines.sort { ($0.timestamp, $0.instance, $0.number) < ($1.timestamp, $1.instance, $1.number) }
+        var response = ControlResponse(id: request.id, ok: true)
+        response.log = lines.suffix(count).map(Self.logLine)
+        if request.follow == true, let control {
+            let single = targets.count == 1 && request.target?.contains(".") == true ? targets[0].index : nil
+            let id = request.id
+            let subscription = logBook.subscribe(worker: targets[0].worker.name, instance: single) { [weak connection] line in
+                guard let connection, connection.isOpen else { return }
+                var event = ControlResponse(id: id, ok: true)
+                event.event = "log"
+                event.log = [Self.logLine(line)]
+                connection.send(ControlProtocol.line(event))
+            }
+            control.onClose(of: connection) { [weak self] in self?.logBook.unsubscribe(subscription) }
+        }
+        return response
+    }
+
+    static func logLine(_ line: WorkerLogLine) -> LogLine {
+        LogLine(instance: "\(line.worker).\(line.instance)", number: line.number,
+                time: Double(line.timestamp.seconds) + Double(line.timestamp.nanoseconds) / 1e9,
+                stream: line.stream.rawValue, text: line.text)
     }
 
     /// The instances `WORKER` or `WORKER.INDEX` names (retired ones excluded), or why none.

@@ -13,8 +13,8 @@ final class ControlServer {
     let path: String
     private var listener: SocketListener?
     private var connections: [ObjectIdentifier: LineConnection] = [:]
-    /// Connections that asked to follow logs, with what they follow (`worker` or `worker.index`).
-    private(set) var followers: [ObjectIdentifier: (connection: LineConnection, target: String, id: Int?)] = [:]
+    /// What to undo when a connection closes (a `logs --follow` subscription).
+    private var closeActions: [ObjectIdentifier: [() -> Void]] = [:]
     private let loop: Loop
     private let logger: Logger
     private let handler: (ControlRequest, LineConnection) -> ControlResponse?
@@ -72,7 +72,7 @@ final class ControlServer {
                                                 onInput: { [unowned self] connection, input in receive(input, on: connection) },
                                                 onClose: { [unowned self] connection in
                                                     connections[ObjectIdentifier(connection)] = nil
-                                                    followers[ObjectIdentifier(connection)] = nil
+                                                    for action in closeActions.removeValue(forKey: ObjectIdentifier(connection)) ?? [] { action() }
                                                 })
             connections[ObjectIdentifier(connection)] = connection
         } catch {
@@ -103,9 +103,9 @@ final class ControlServer {
         }
     }
 
-    /// Registers `connection` to receive new log lines of `target` (`worker` or `worker.index`).
-    func follow(_ connection: LineConnection, target: String, id: Int?) {
-        followers[ObjectIdentifier(connection)] = (connection, target, id)
+    /// Runs `action` when `connection` closes (or the server does).
+    func onClose(of connection: LineConnection, _ action: @escaping () -> Void) {
+        closeActions[ObjectIdentifier(connection), default: []].append(action)
     }
 
     /// Stops serving: closes the listener and every connection, removes the socket file.
@@ -115,7 +115,7 @@ final class ControlServer {
         self.listener = nil
         for connection in Array(connections.values) { connection.close() }
         connections.removeAll()
-        followers.removeAll()
+        closeActions.removeAll()
         unlink(path)
     }
 
