@@ -49,6 +49,8 @@ extension Supervisor {
         case "reload":
             guard !shuttingDown else { return .failure(id, "the supervisor is shutting down") }
             return reload(id: id)
+        case "metrics":
+            return metricsResponse(id: id)
         default:
             return .failure(id, "unknown command \"\(request.cmd)\" (known: status, start, stop, restart, scale, shutdown, reload, logs, metrics, ping)")
         }
