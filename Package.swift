@@ -120,6 +120,8 @@ let package = Package(
         // What the integration test targets share: scratch directories, running `ringmaster`.
         .target(name: "TestHarness", dependencies: ["RingmasterTestSupport"], path: "Tests/TestHarness"),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
+        // The control protocol's pure parts: the Prometheus exposition and the metrics endpoint's HTTP.
+        .testTarget(name: "ControlTests", dependencies: ["ControlProtocol", "TestHarness"]),
         .testTarget(name: "LoopKitTests", dependencies: ["LoopKit", "SystemKit"]),
         // ringmaster-walk through `ringmaster run`, compared with find(1); the file-entry decoder.
         .testTarget(name: "WalkTests", dependencies: ["Supervisor", "Manifest", "RingmasterTestSupport", "RingmasterRendering", "TestHarness"]),

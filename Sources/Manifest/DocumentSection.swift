@@ -1,7 +1,7 @@
 import Yams
 
 extension ManifestDecoder {
-    static let topLevelKeys = ["version", "defaults", "workers", "consumers"]
+    static let topLevelKeys = ["version", "defaults", "workers", "consumers", "metrics"]
     static let defaultsKeys = ["channel", "restart", "stop", "log", "stall_timeout"]
 
     /// Reads the whole document; nil when anything was reported.
@@ -68,7 +68,8 @@ extension ManifestDecoder {
             reportMissing("workers", in: document, expected: "a map from worker names to their settings")
         }
         rejectSharedLogFiles(workers)
+        let metrics = document["metrics"].flatMap { self.metrics($0, in: document) }
         guard errors.isEmpty else { return nil }
-        return Manifest(file: file, version: 1, workers: workers, consumers: consumers)
+        return Manifest(file: file, version: 1, workers: workers, consumers: consumers, metrics: metrics)
     }
 }

@@ -20,13 +20,16 @@ public struct Manifest: Hashable, Sendable {
     public var workers: [WorkerSpec]
     /// The consumers, in file order.
     public var consumers: [ConsumerSpec]
+    /// Where to serve Prometheus metrics over HTTP (nil: not served).
+    public var metrics: MetricsSpec?
 
     /// Makes a manifest from parts (tests and tools); `parse` and `load` validate, this does not.
-    public init(file: String, version: Int = 1, workers: [WorkerSpec], consumers: [ConsumerSpec]) {
+    public init(file: String, version: Int = 1, workers: [WorkerSpec], consumers: [ConsumerSpec], metrics: MetricsSpec? = nil) {
         self.file = file
         self.version = version
         self.workers = workers
         self.consumers = consumers
+        self.metrics = metrics
     }
 
     /// The worker called `name`, if any.

@@ -71,6 +71,8 @@ public final class Supervisor {
     var poolSizes: [String: Int] = [:]
     /// The control socket (nil with `controlPath` unset).
     var control: ControlServer?
+    /// The HTTP metrics endpoint (nil without the manifest's `metrics` block).
+    var metricsServer: MetricsServer?
     /// Per consumer: records handed over, consumed, and batches it failed on (loop thread).
     var consumerCounts: [ConsumerCounts] = []
     /// Consumers that stopped after an error: nothing is routed to them any more.
@@ -103,7 +105,9 @@ public final class Supervisor {
                     handleControl(request, from: connection)
                 }
             }
+            try serveMetrics()
         } catch {
+            control?.close()
             hosts.forEach { $0.closeWithoutThread() }
             throw error
         }
@@ -293,6 +297,8 @@ public final class Supervisor {
     private func finishLoop() {
         control?.close()
         control = nil
+        metricsServer?.close()
+        metricsServer = nil
         mailboxAsync?.close()
         pumpAsync?.close()
         signals.forEach { $0.close() }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlProtocol
 import Glibc
 
 /// The `ringmaster` command line.
@@ -13,9 +14,9 @@ struct Ringmaster: ParsableCommand {
             that talk to a running supervisor (status, start, stop, ...) exit 0 on success, 1 when \
             the supervisor refused the request, 3 when no supervisor is reachable.
             """,
-        version: "0.1.0",
+        version: RingmasterVersion.current,
         subcommands: [Run.self, Validate.self, Status.self, Start.self, Stop.self, Restart.self, Scale.self, Logs.self,
-                      Reload.self, Shutdown.self, Demo.self]
+                      Reload.self, Shutdown.self, Metrics.self, Demo.self]
     )
 
     /// Parses and runs like `ParsableCommand.main()`, but usage errors exit 2 (as documented)

@@ -52,6 +52,8 @@ extension Supervisor {
             return reload(id: id)
         case "logs":
             return logs(request, from: connection)
+        case "metrics":
+            return metricsResponse(id: id)
         default:
             return .failure(id, "unknown command \"\(request.cmd)\" (known: status, start, stop, restart, scale, shutdown, reload, logs, metrics, ping)")
         }

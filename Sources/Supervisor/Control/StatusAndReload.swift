@@ -173,6 +173,7 @@ extension Supervisor {
             return .failure(id, "reload cannot change consumers (\(consumerChanges.joined(separator: ", "))); restart the supervisor for that; nothing was changed")
         }
         let diff = ManifestDiff(from: manifest.workers, to: fresh.workers)
+        noteMetricsChange(fresh)
         manifest = fresh
         for name in diff.removed + diff.changed {
             for instance in instances where instance.worker.name == name && !instance.retired { retire(instance) }
