@@ -14,7 +14,7 @@ struct Ringmaster: ParsableCommand {
             the supervisor refused the request, 3 when no supervisor is reachable.
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Validate.self, Status.self, Start.self, Stop.self, Restart.self, Scale.self,
+        subcommands: [Run.self, Validate.self, Status.self, Top.self, Start.self, Stop.self, Restart.self, Scale.self,
                       Reload.self, Shutdown.self, Demo.self]
     )
 
