@@ -11,7 +11,7 @@ all: build
 # System packages: libuv (pkg-config name `libuv`, Debian package libuv1-dev), pkg-config, SQLite
 # for the sqlite plugin (pkg-config `sqlite3`, libsqlite3-dev) and the sqlite3 shell for `make
 # run`'s report; a C compiler and Python 3 for the tests (C and Python SDKs, example producers and
-# consumers, test plugins). Whatever is missing is installed with one apt-get update and one install.
+# consumers, test plugins); tmux for `ringmaster top`'s terminal tests. Whatever is missing is installed with one apt-get update and one install.
 deps:
 	@missing=""; \
 	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then missing=" libuv1-dev pkg-config"; fi; \
@@ -19,6 +19,7 @@ deps:
 	if ! command -v sqlite3 >/dev/null 2>&1; then missing="$$missing sqlite3"; fi; \
 	if ! command -v cc >/dev/null 2>&1; then missing="$$missing gcc libc6-dev"; fi; \
 	if ! command -v python3 >/dev/null 2>&1; then missing="$$missing python3"; fi; \
+	if ! command -v tmux >/dev/null 2>&1; then missing="$$missing tmux"; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -92,6 +93,30 @@ int cshim_get_affinity(void *mask, size_t size) { return sched_getaffinity(0, si
 int cshim_set_affinity(const void *mask, size_t size) { return sched_setaffinity(0, size, (const cpu_set_t *)mask); }
 
 int cshim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int cshim_signalfd_block(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    int result = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (result != 0) {
+        errno = result;
+        return -1;
+    }
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int cshim_signalfd_next(int fd) {
+    struct signalfd_siginfo info;
+    for (;;) {
+        ssize_t n = read(fd, &info, sizeof info);
+        if (n == (ssize_t)sizeof info) return (int)info.ssi_signo;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return 0;
+        if (n >= 0) errno = EIO;
+        return -1;
+    }
+}
 
 int cshim_wifexited(int status) { return WIFEXITED(status); }
 int cshim_wexitstatus(int status) { return WEXITSTATUS(status); }

@@ -109,6 +109,13 @@ int cshim_set_affinity(const void *mask, size_t size);
 /// never inherit them. -1 and errno on failure.
 int cshim_pipe_cloexec(int fds[2]);
 
+// ---- signals as a descriptor (ringmaster top) ----
+/// Blocks `count` signals in the calling thread and returns a signalfd for them (non-blocking,
+/// close-on-exec), so a poll() loop sees them as input and no handler runs. -1 and errno on failure.
+int cshim_signalfd_block(const int *signals, int count);
+/// The next signal queued on a signalfd: its number, 0 when none is queued, -1 and errno on failure.
+int cshim_signalfd_next(int fd);
+
 // ---- sockets (the control socket, the metrics listener) ----
 /// A listening AF_UNIX stream socket bound at `path`, non-blocking and close-on-exec, created with
 /// permissions 0600 (the umask is not involved: the socket is made under a private umask of 0177

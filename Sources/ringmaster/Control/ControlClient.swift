@@ -49,6 +49,11 @@ final class ControlClient {
     private let fd: CInt
     private var buffer: [UInt8] = []
     private var nextID = 1
+    /// When set, a lost connection is not printed but kept in `lastError` (for `top`, which must
+    /// restore the terminal before saying anything).
+    var quiet = false
+    /// The last connection error (after connecting), printed or not.
+    private(set) var lastError: String?
 
     /// Connects, or exits 3 with a message naming the socket.
     init(path: String) throws {
@@ -73,7 +78,7 @@ final class ControlClient {
         try write(ControlProtocol.line(request))
         while true {
             guard let line = try readLine(timeout: timeout) else {
-                Terminal.error("the supervisor at \(path) closed the connection")
+                fail("the supervisor at \(path) closed the connection")
                 throw ExitCode(3)
             }
             let response = try ControlProtocol.decode(ControlResponse.self, from: line)
@@ -93,7 +98,7 @@ final class ControlClient {
             let ready = poll(&poller, 1, timeout.map { Int32($0 * 1000) } ?? -1)
             if ready < 0 && errno == EINTR { continue }
             if ready == 0 {
-                Terminal.error("the supervisor at \(path) did not answer within \(Int(timeout ?? 0)) s")
+                fail("the supervisor at \(path) did not answer within \(Int(timeout ?? 0)) s")
                 throw ExitCode(3)
             }
             var chunk = [UInt8](repeating: 0, count: 64 << 10)
@@ -104,13 +109,18 @@ final class ControlClient {
         }
     }
 
+    private func fail(_ message: String) {
+        lastError = message
+        if !quiet { Terminal.error(message) }
+    }
+
     private func write(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                Terminal.error("cannot write to the supervisor at \(path): \(Errno.current)")
+                fail("cannot write to the supervisor at \(path): \(Errno.current)")
                 throw ExitCode(3)
             }
             offset += n
