@@ -14,6 +14,7 @@ struct Ringmaster: ParsableCommand {
             that talk to a running supervisor (status, start, stop, ...) exit 0 on success, 1 when \
             the supervisor refused the request, 3 when no supervisor is reachable.
             """,
+        version: RingmasterVersion.current,
         subcommands: [Run.self, Validate.self, Status.self, Top.self, Start.self, Stop.self, Restart.self, Scale.self, Logs.self,
                       Reload.self, Shutdown.self, Metrics.self, Demo.self]
     )

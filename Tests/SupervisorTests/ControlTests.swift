@@ -238,6 +238,40 @@ import Testing
         #expect(run.finish() == .exited(0))
     }
 
+    // MARK: logs
+
+    @Test func logsPrintsTheLatestLinesAndFollowsNewOnes() throws {
+        let run = try Self.start(Self.manifest("""
+              talk:
+                command: /bin/sh
+                args: ["-c", "i=0; while true; do echo out $i; echo err $i >&2; i=$((i+1)); sleep 0.05; done"]
+                instances: 2
+            """), expecting: ["talk.0", "talk.1"])
+        #expect(run.awaitLog("[talk.1] out 5"))
+        let tail = try Self.ctl(["logs", "talk.1", "-n", "3"], run)
+        #expect(tail.status == .exited(0), "\(tail.stderr)")
+        let lines = tail.stdout.split(separator: "\n")
+        #expect(lines.count == 3, "\(tail.stdout)")
+        #expect(lines.allSatisfy { $0.contains(" talk.1 stdout out ") || $0.contains(" talk.1 stderr err ") }, "\(tail.stdout)")
+        #expect(lines.first.map { $0.count > 24 && $0.dropFirst(23).hasPrefix("Z ") } == true, "RFC 3339 time first: \(tail.stdout)")
+
+        // Follow: the first lines, then new ones as the workers write them, until the client goes.
+        let out = open(run.scratch.file("follow.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let follower = try SpawnedProcess.spawn(ringmasterPath, ["logs", "talk", "-f", "-n", "1", "--control", run.scratch.file("control.sock")],
+                                                stdoutTo: out)
+        close(out)
+        #expect(run.scratch.awaitLines("follow.txt", atLeast: 20), "new lines are streamed")
+        let followed = run.scratch.read("follow.txt")
+        #expect(followed.contains(" talk.0 stdout ") && followed.contains(" talk.1 stderr "), "both instances: \(followed.prefix(400))")
+        follower.kill(SIGTERM)
+        follower.wait()
+
+        let unknown = try Self.ctl(["logs", "walk"], run)
+        #expect(unknown.status == .exited(1) && unknown.stderr.contains("no worker \"walk\""), "\(unknown.stderr)")
+        _ = try Self.ctl(["shutdown"], run)
+        #expect(run.finish() == .exited(0))
+    }
+
     @Test func noSupervisorMeansExit3WithTheSocketNamed() throws {
         let scratch = Scratch()
         let finished = try runToEnd(ringmasterPath, ["status", "--control", scratch.file("none.sock")], in: scratch)

@@ -130,7 +130,7 @@ extension Supervisor {
     /// The control command `metrics`: the same exposition as `GET /metrics`.
     func metricsResponse(id: Int?) -> ControlResponse {
         var response = ControlResponse(id: id, ok: true)
-        response.metrics = PrometheusText.render(statusReport())
+        response.metrics = PrometheusText.render(statusReport(advancingRate: false))
         return response
     }
 
@@ -138,7 +138,7 @@ extension Supervisor {
     func serveMetrics() throws(SupervisorError) {
         guard let spec = manifest.metrics else { return }
         metricsServer = try MetricsServer(loop: loop, spec: spec, logger: logger) { [unowned self] in
-            PrometheusText.render(statusReport())
+            PrometheusText.render(statusReport(advancingRate: false))
         }
     }
 

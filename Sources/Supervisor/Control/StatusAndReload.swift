@@ -14,15 +14,17 @@ struct ConsumerCounts {
 extension Supervisor {
     // MARK: status
 
-    /// A snapshot of every worker, instance and consumer.
-    func statusReport() -> StatusReport {
+    /// A snapshot of every worker, instance and consumer. `advancingRate`: this snapshot starts
+    /// the next rate interval (a `status`); metrics scrapes leave the interval alone, so a
+    /// scraper does not shorten what `status` measures.
+    func statusReport(advancingRate: Bool = true) -> StatusReport {
         let now = MonotonicClock.now()
         var workers: [WorkerStatus] = []
         for spec in manifest.workers + retiredWorkerSpecs() {
             let pool = instances.filter { $0.worker.name == spec.name && !($0.retired && $0.state.isSettled) }
             guard !pool.isEmpty || manifest.workers.contains(where: { $0.name == spec.name }) else { continue }
             workers.append(WorkerStatus(name: spec.name, size: poolSizes[spec.name] ?? spec.instances,
-                                        instances: pool.map { instanceStatus($0, now: now) }))
+                                        instances: pool.map { instanceStatus($0, now: now, advancingRate: advancingRate) }))
         }
         let consumers = manifest.consumers.enumerated().map { index, spec in
             let counts = consumerCounts[index]
@@ -44,7 +46,7 @@ extension Supervisor {
         return specs
     }
 
-    private func instanceStatus(_ instance: Instance, now: UInt64) -> InstanceStatus {
+    private func instanceStatus(_ instance: Instance, now: UInt64, advancingRate: Bool) -> InstanceStatus {
         observeWaiting(instance, now: now)
         let state: String
         var reason: String? = nil
@@ -62,7 +64,7 @@ extension Supervisor {
         let sample = instance.rateSample
         let elapsed = Double(now &- sample.time) / 1e9
         let rate = elapsed > 0 ? Double(instance.delivered &- sample.records) / elapsed : 0
-        if now &- sample.time >= 1_000_000_000 { instance.rateSample = (now, instance.delivered) }
+        if advancingRate && now &- sample.time >= 1_000_000_000 { instance.rateSample = (now, instance.delivered) }
         // Committed and not released, as the shared tail says (clamped: the producer may lie).
         let capacity = instance.channel.segment.geometry.capacity
         let tail = cshim_load_acquire_u64(instance.channel.segment.region.base + SegmentLayout.tailOffset)
