@@ -50,6 +50,15 @@ enum SupervisedRoles {
         }
         var producer: Producer
         do { producer = try Producer.attach() } catch { options.fail("\(error)") }
+        // With a start file, the clock starts once the bench has set up what runs alongside
+        // (the control-plane load), not at attach.
+        if let gate = options.value("--start-file") {
+            let limit = MonotonicClock.now() &+ 60_000_000_000
+            while access(gate, F_OK) != 0 {
+                if MonotonicClock.now() > limit { options.fail("\(gate) did not appear within 60 s") }
+                usleep(1_000)
+            }
+        }
         var filler = RecordFiller(size: size)
         let start = MonotonicClock.now()
         do {

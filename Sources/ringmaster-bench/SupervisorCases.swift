@@ -101,14 +101,20 @@ struct SupervisorCases {
     /// `discard` consumer, on a ring the size of the table's; records/s from the producer's clock
     /// (first record → the whole ring released). Verified: exit statuses, and the producer's
     /// checksum against the closed form for its count.
-    func supervisedThroughput(round: Int, childCPU: CInt?) throws -> Double {
-        let name = "overhead-\(round)"
+    /// With `controlLoad`, the same run while `ringmaster top` (in a tmux pane, default 1 s
+    /// refresh) and a metrics scraper (an HTTP GET of /metrics every 100 ms) are attached; the
+    /// producer's clock starts once both are.
+    func supervisedThroughput(round: Int, childCPU: CInt?, controlLoad: Bool = false) throws -> Double {
+        let name = (controlLoad ? "loaded-" : "overhead-") + "\(round)"
         let size = Self.overheadSize
         let report = scratch.file(name + ".report")
+        let gate = scratch.file(name + ".go")
         var arguments = ["--role", "supervised-producer", "--size", "\(size)", "--seconds", "\(options.seconds)", "--report", report]
         if let childCPU { arguments += ["--cpu", "\(childCPU)"] }
+        if controlLoad { arguments += ["--start-file", gate] }
         let run = try RingmasterRun(scratch, name: name, manifest: """
             version: 1
+            \(controlLoad ? "metrics: { listen: 127.0.0.1:0 }" : "")
             workers:
               producer:
                 command: \(bench)
@@ -120,7 +126,21 @@ struct SupervisorCases {
             consumers:
               sink: { plugin: discard }
             """)
-        try run.expect(try run.finish(limit: options.seconds * 10 + 60), .exited(0))
+        var load: ControlLoad? = nil
+        if controlLoad {
+            do {
+                load = try ControlLoad(run: run, manifest: scratch.file(name + ".yaml"), scratch: scratch, name: name)
+            } catch {
+                run.process.kill(SIGKILL)
+                run.process.wait()
+                throw error
+            }
+            _ = creat(gate, 0o644)
+        }
+        let status = try run.finish(limit: options.seconds * 10 + 60)
+        let scrapes = load?.stop() ?? 0
+        try run.expect(status, .exited(0))
+        if controlLoad, scrapes == 0 { throw BenchFailure("\(name): no metrics scrape completed during the run") }
         let fields = Self.numbers(scratch.read(name + ".report"))
         guard fields.count == 4, fields[0] > 0, fields[3] > fields[2] else {
             throw BenchFailure("\(name): the producer's report is malformed: \(fields)")

@@ -9,6 +9,7 @@ struct SupervisorReport {
     private var restarts: [UInt64] = []
     private var ringAlone: [Double] = []
     private var supervised: [Double] = []
+    private var supervisedLoaded: [Double] = []
     private var idle: (switches: UInt64, threads: Int)?
 
     init(cases: SupervisorCases, childCPU: CInt?) {
@@ -32,6 +33,11 @@ struct SupervisorReport {
             }
             if let rate = attempt("overhead, ringmaster run", { try cases.supervisedThroughput(round: round, childCPU: childCPU) }) {
                 supervised.append(rate)
+            }
+            if let rate = attempt("overhead, ringmaster run with top and metrics", {
+                try cases.supervisedThroughput(round: round, childCPU: childCPU, controlLoad: true)
+            }) {
+                supervisedLoaded.append(rate)
             }
         }
         idle = attempt("idle wake-ups") { try cases.idleContextSwitches() }
@@ -77,6 +83,8 @@ struct SupervisorReport {
         let through = supervised.max()
         out.append("  " + pad("ring alone (this program's reader, checking every record)", 60) + pad(alone.map { Report.millions($0) + " records/s" } ?? "not measured", 18, right: true))
         out.append("  " + pad("ringmaster run → built-in discard consumer", 60) + pad(through.map { Report.millions($0) + " records/s" } ?? "not measured", 18, right: true))
+        let loaded = supervisedLoaded.max()
+        out.append("  " + pad("the same, `top` attached and /metrics every 100 ms", 60) + pad(loaded.map { Report.millions($0) + " records/s" } ?? "not measured", 18, right: true))
         out.append("")
         if let idle {
             out.append("idle: context switches of all \(idle.threads) ringmaster threads in \(Report.fixed(SupervisorCases.idleSeconds, 1)) s, its worker attached and asleep: \(idle.switches)")
@@ -95,6 +103,12 @@ struct SupervisorReport {
             target("ringmaster run ÷ ring alone, \(SupervisorCases.overheadSize) B records/s", Report.fixed(share * 100, 0) + "%", "≥ 70%", share >= 0.7)
         } else {
             target("ringmaster run ÷ ring alone", nil, "≥ 70%", false)
+        }
+        if let through, let loaded {
+            let share = loaded / through
+            target("with top and metrics ÷ without, \(SupervisorCases.overheadSize) B records/s", Report.fixed(share * 100, 0) + "%", "≥ 95%", share >= 0.95)
+        } else {
+            target("with top and metrics ÷ without", nil, "≥ 95%", false)
         }
         if let idle {
             target("context switches while idle, \(Report.fixed(SupervisorCases.idleSeconds, 1)) s", "\(idle.switches)", "0: no polling", idle.switches == 0)
