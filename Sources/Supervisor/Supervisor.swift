@@ -36,6 +36,9 @@ public final class Supervisor {
         public var pluginLocator: PluginLocator?
         /// Where to serve the control socket (nil: no control socket).
         public var controlPath: String?
+        /// The path was asked for (`--control`): failing to serve it ends the run. Otherwise (the
+        /// default path) only a live supervisor on it does.
+        public var controlRequired = false
 
         public init() {}
     }
@@ -97,12 +100,20 @@ public final class Supervisor {
             logger.info("removed stale shared-memory names of dead supervisors", metadata: ["names": "\(swept.removed)"])
         }
         try makeConsumers()
-        do {
+        do throws(SupervisorError) {
             try makeInstances()
             if let path = options.controlPath {
                 // Before any worker starts: a second supervisor on the same socket must not run.
-                control = try ControlServer(loop: loop, path: path, logger: logger) { [unowned self] request, connection in
-                    handleControl(request, from: connection)
+                do throws(ControlSetupError) {
+                    control = try ControlServer(loop: loop, path: path, logger: logger) { [unowned self] request, connection in
+                        handleControl(request, from: connection)
+                    }
+                } catch {
+                    // A live owner always stops this run; a default path that cannot be made (a
+                    // read-only directory, too long a path) only costs the control socket.
+                    if case .owned = error { throw SupervisorError.startup("\(error)") }
+                    if options.controlRequired { throw SupervisorError.startup("\(error)") }
+                    logger.warning("\(error); running without a control socket (name one with --control)")
                 }
             }
             try serveMetrics()

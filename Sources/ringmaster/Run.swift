@@ -40,6 +40,7 @@ struct Run: ParsableCommand {
         var options = Supervisor.Options()
         if !noControl {
             options.controlPath = control ?? ControlPath.forManifest(manifest, environment: ProcessEnvironment.current())
+            options.controlRequired = control != nil
         }
         let supervisor: Supervisor
         do {

@@ -272,6 +272,26 @@ import Testing
         #expect(run.finish() == .exited(0))
     }
 
+    @Test func aDefaultSocketThatCannotBeMadeOnlyCostsTheControlSocket() throws {
+        // Beside a manifest deep enough that the socket's path does not fit sun_path (108 bytes).
+        let scratch = Scratch()
+        let deep = scratch.path + "/" + String(repeating: "d", count: 120)
+        #expect(mkdir(deep, 0o755) == 0)
+        let manifest = deep + "/m.yaml"
+        _ = FileManager.default.createFile(atPath: manifest, contents: Data(Self.manifest("""
+              once:
+                command: ringmaster-test-producer
+                args: ["--records", "10"]
+                to: [sink]
+            """).utf8))
+        let finished = try runToEnd(ringmasterPath, ["run", manifest], in: scratch, environment: ["XDG_RUNTIME_DIR": ""])
+        #expect(finished.status == .exited(0), "\(finished.stderr.suffix(1500))")
+        #expect(finished.stderr.contains("running without a control socket"), "\(finished.stderr.suffix(1500))")
+        // Asked for by name, the same failure ends the run.
+        let named = try runToEnd(ringmasterPath, ["run", manifest, "--control", deep + "/control.sock"], in: scratch)
+        #expect(named.status == .exited(3), "\(named.stderr.suffix(1500))")
+    }
+
     @Test func noSupervisorMeansExit3WithTheSocketNamed() throws {
         let scratch = Scratch()
         let finished = try runToEnd(ringmasterPath, ["status", "--control", scratch.file("none.sock")], in: scratch)

@@ -22,7 +22,7 @@ final class ControlServer {
     /// Binds `path`, refusing when a live supervisor answers there and removing a stale socket
     /// left by a dead one. `handler` answers each request (nil: it answered by other means).
     init(loop: Loop, path: String, logger: Logger,
-         handler: @escaping (ControlRequest, LineConnection) -> ControlResponse?) throws(SupervisorError) {
+         handler: @escaping (ControlRequest, LineConnection) -> ControlResponse?) throws(ControlSetupError) {
         self.loop = loop
         self.path = path
         self.logger = logger
@@ -31,7 +31,7 @@ final class ControlServer {
         let fd = cshim_unix_listen(path, 64)
         guard fd >= 0 else {
             let error = Errno.current
-            throw .startup("cannot create the control socket \(path): \(error)\(error == Errno(rawValue: ENAMETOOLONG) ? " (longer than 107 bytes; choose one with --control)" : "")")
+            throw .unavailable("cannot create the control socket \(path): \(error)\(error == Errno(rawValue: ENAMETOOLONG) ? " (longer than 107 bytes; choose one with --control)" : "")")
         }
         do {
             listener = try SocketListener(loop: loop, descriptor: FileDescriptor(rawValue: fd)) { [unowned self] connection in
@@ -40,27 +40,27 @@ final class ControlServer {
         } catch {
             FileDescriptor(rawValue: fd).close()
             unlink(path)
-            throw .startup("cannot serve the control socket \(path): \(error)")
+            throw .unavailable("cannot serve the control socket \(path): \(error)")
         }
         logger.info("control socket ready", metadata: ["path": "\(path)"])
     }
 
     /// Makes the socket's directory (0700, like systemd's runtime directories) and clears a stale
     /// socket; refuses a live one or a path that is not a socket.
-    private static func prepare(_ path: String) throws(SupervisorError) {
+    private static func prepare(_ path: String) throws(ControlSetupError) {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty, access(directory, F_OK) != 0, mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw .startup("cannot create the control socket's directory \(directory): \(Errno.current)")
+            throw .unavailable("cannot create the control socket's directory \(directory): \(Errno.current)")
         }
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard info.st_mode & S_IFMT == S_IFSOCK else {
-            throw .startup("control socket \(path) exists and is not a socket; remove it or choose another with --control")
+            throw .unavailable("control socket \(path) exists and is not a socket; remove it or choose another with --control")
         }
         let probe = cshim_unix_connect(path)
         if probe >= 0 {
             Glibc.close(probe)
-            throw .startup("control socket \(path) belongs to a running supervisor; stop it first (`ringmaster shutdown --control \(path)`) or choose another socket with --control")
+            throw .owned("control socket \(path) belongs to a running supervisor; stop it first (`ringmaster shutdown --control \(path)`) or choose another socket with --control")
         }
         // Nobody listens: a supervisor that died without cleaning up.
         unlink(path)
@@ -126,5 +126,19 @@ final class ControlServer {
             return String(text[range.upperBound...].prefix { $0 != "\"" })
         }
         return "not a JSON request object"
+    }
+}
+
+/// Why the control socket could not be served.
+enum ControlSetupError: Error, CustomStringConvertible {
+    /// A live supervisor answers on the path: this one must not run beside it.
+    case owned(String)
+    /// The socket could not be made (directory not writable, path too long, ...).
+    case unavailable(String)
+
+    var description: String {
+        switch self {
+        case .owned(let message), .unavailable(let message): message
+        }
     }
 }
