@@ -77,18 +77,7 @@ final class CommandRunner {
         // dup2 clears close-on-exec on fd 1; both pipe ends themselves close on exec.
         posix_spawn_file_actions_adddup2(&actions, writeEnd.rawValue, 1)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let attributes = SpawnAttributes()
 
         var environment: [UnsafeMutablePointer<CChar>?] = []
         var entry = environ
@@ -99,7 +88,7 @@ final class CommandRunner {
         environment.append(nil)
 
         var child: pid_t = 0
-        let status = posix_spawnp(&child, argv[0]!, &actions, &attributes, argv, environment)
+        let status = posix_spawnp(&child, argv[0]!, &actions, &attributes.raw, argv, environment)
         guard status == 0 else {
             readEnd.close()
             throw SystemError("posix_spawnp", name, errno: Errno(rawValue: status))

@@ -22,12 +22,7 @@ import Testing
               sink: { plugin: discard }
               counts: { plugin: stats }
             """)
-        defer {
-            if run.process.poll() == nil {
-                run.process.kill(SIGKILL)
-                run.process.wait()
-            }
-        }
+        defer { run.killIfRunning() }
         try #require(run.awaitLog("started idle.0"), "stderr: \(run.stderr.suffix(2000))")
         // The worker attaches, ends its stream and sleeps; the supervisor drains that and goes quiet.
         let settled = try #require(awaitQuiet(run.process.pid), "the supervisor never went quiet")

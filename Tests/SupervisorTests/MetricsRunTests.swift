@@ -27,7 +27,7 @@ import Testing
     @Test func scrapedFiguresMatchWhatTheProducersCommitted() throws {
         let scratch = Scratch()
         let run = try SupervisorRun(manifest: Self.manifest, in: scratch)
-        defer { if run.process.poll() == nil { run.process.kill(SIGKILL); run.process.wait() } }
+        defer { run.killIfRunning() }
         let url = try #require(metricsURL(run), "stderr: \(run.stderr.suffix(2000))")
 
         // Both pools finish; the keeper keeps the run alive. Bounded waits, no timing asserted.
@@ -68,7 +68,7 @@ import Testing
     @Test func wrongPathsAndMethodsAndGarbageGetAnswersNotACrash() throws {
         let scratch = Scratch()
         let run = try SupervisorRun(manifest: Self.manifest, in: scratch)
-        defer { if run.process.poll() == nil { run.process.kill(SIGKILL); run.process.wait() } }
+        defer { run.killIfRunning() }
         let url = try #require(metricsURL(run), "stderr: \(run.stderr.suffix(2000))")
         let port = try #require(UInt16(url.split(separator: ":").last!.prefix { $0.isNumber }))
         let base = "http://127.0.0.1:\(port)"

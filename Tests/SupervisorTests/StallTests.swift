@@ -171,12 +171,7 @@ import Testing
             consumers:
               sink: { plugin: discard }
             """, extra: ["--log-level", "debug"])
-        defer {
-            if run.process.poll() == nil {
-                run.process.kill(SIGKILL)
-                run.process.wait()
-            }
-        }
+        defer { run.killIfRunning() }
         try #require(run.awaitLog("started idle.0"), "stderr: \(run.stderr.suffix(2000))")
         let settled = try #require(awaitQuiet(run.process.pid), "the supervisor never went quiet")
         usleep(1_000_000)

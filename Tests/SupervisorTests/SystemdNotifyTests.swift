@@ -25,7 +25,7 @@ import Testing
         let scratch = Scratch()
         let listener = try NotifyListener(path: scratch.file("notify.sock"))
         let run = try SupervisorRun(manifest: Self.lingering(3), in: scratch, environment: ["NOTIFY_SOCKET": listener.address])
-        defer { kill(run) }
+        defer { run.killIfRunning() }
         try #require(listener.await { $0.contains("READY=1") }, "no READY=1: \(listener.assignments); \(run.stderr.suffix(2000))")
         // Logged before READY=1 was sent, so already in the file.
         #expect(run.stderr.contains("started w.2"))
@@ -197,7 +197,7 @@ import Testing
                 args: ["--records", "0", "--linger-ms", "600000"]
             consumers: {}
             """, in: scratch, environment: ["NOTIFY_SOCKET": listener.address])
-        defer { kill(run) }
+        defer { run.killIfRunning() }
         try #require(listener.await { $0.contains("READY=1") }, "\(listener.assignments); \(run.stderr.suffix(2000))")
         #expect(run.stderr.contains("attached=1 settled=0 unattached=1"), "\(run.stderr.suffix(2000))")
         run.process.kill(SIGTERM)
@@ -209,7 +209,7 @@ import Testing
         let scratch = Scratch()
         let listener = try NotifyListener(path: scratch.file("notify.sock"))
         let run = try SupervisorRun(manifest: Self.lingering(2), in: scratch, environment: ["NOTIFY_SOCKET": listener.address])
-        defer { kill(run) }
+        defer { run.killIfRunning() }
         try #require(listener.await { $0.contains("READY=1") }, "\(listener.assignments); \(run.stderr.suffix(2000))")
         var settled = try #require(contextSwitches(of: run.process.pid))
         for _ in 0..<50 {
@@ -223,13 +223,6 @@ import Testing
         let after = try #require(contextSwitches(of: run.process.pid))
         #expect(after.switches - settled.switches <= 3, "\(after.switches - settled.switches) context switches in 1 s after READY=1")
         #expect(listener.messages.count == sent, "\(listener.messages)")
-    }
-
-    private func kill(_ run: SupervisorRun) {
-        if run.process.poll() == nil {
-            run.process.kill(SIGKILL)
-            run.process.wait()
-        }
     }
 }
 

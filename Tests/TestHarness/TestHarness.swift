@@ -136,6 +136,13 @@ public final class SupervisorRun {
     public var stdout: String { scratch.read("stdout.txt") }
     public var stderr: String { scratch.read("stderr.txt") }
 
+    /// SIGKILLs the supervisor if it still runs (a test's cleanup) and reaps it.
+    public func killIfRunning() {
+        guard process.poll() == nil else { return }
+        process.kill(SIGKILL)
+        process.wait()
+    }
+
     /// Waits for the process to end; after `limit` seconds it is killed and the test fails.
     @discardableResult
     public func finish(limit: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) -> RingmasterTestSupport.ExitStatus {

@@ -43,21 +43,9 @@ final class ExecChild {
         // dup2 clears close-on-exec on fd 0; both pipe ends themselves close on exec.
         posix_spawn_file_actions_adddup2(&actions, readEnd.rawValue, 0)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
         // The consumer thread may block signals, and the supervisor ignores SIGPIPE: the child
         // starts with an empty mask and default dispositions, in a new process group.
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        let attributes = SpawnAttributes(newProcessGroup: true)
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
@@ -66,7 +54,7 @@ final class ExecChild {
             envp.forEach { free($0) }
         }
         var child: pid_t = 0
-        let status = posix_spawn(&child, program, &actions, &attributes, argv, envp)
+        let status = posix_spawn(&child, program, &actions, &attributes.raw, argv, envp)
         guard status == 0 else {
             writeEnd.close()
             throw SystemError("posix_spawn", program, errno: Errno(rawValue: status))
