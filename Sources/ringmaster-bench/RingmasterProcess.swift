@@ -147,3 +147,22 @@ func contextSwitches(of pid: pid_t) throws(BenchFailure) -> (switches: UInt64, t
     }
     return (total, threads)
 }
+
+/// A manifest with one worker, `producer`, running `command` with `arguments` (never restarted)
+/// into the built-in `discard` consumer; `topLevel` is an extra top-level line (e.g. `metrics:`).
+func discardManifest(command: String, arguments: [String], channel: String, topLevel: String = "") -> String {
+    """
+    version: 1
+    \(topLevel)
+    workers:
+      producer:
+        command: \(command)
+        args: [\(arguments.map { "\"\($0)\"" }.joined(separator: ", "))]
+        \(channel)
+        format: bytes
+        restart: { policy: never }
+        to: [sink]
+    consumers:
+      sink: { plugin: discard }
+    """
+}

@@ -77,19 +77,7 @@ struct SDKSection {
         let (command, leading) = try producer.invocation(root: root).get()
         let arguments = leading + ["--records", "\(records)", "--size", "64", "--batch", "64", "--checkpoint-every", "0"]
         let start = MonotonicClock.now()
-        let run = try RingmasterRun(scratch, name: name, manifest: """
-            version: 1
-            workers:
-              producer:
-                command: \(command)
-                args: [\(arguments.map { "\"\($0)\"" }.joined(separator: ", "))]
-                \(ringManifestLine)
-                format: bytes
-                restart: { policy: never }
-                to: [sink]
-            consumers:
-              sink: { plugin: discard }
-            """)
+        let run = try RingmasterRun(scratch, name: name, manifest: discardManifest(command: command, arguments: arguments, channel: ringManifestLine))
         try run.expect(try run.finish(limit: 300), .exited(0))
         let seconds = Double(MonotonicClock.now() - start) / 1e9
         guard run.standardError.contains("end-of-stream=true") else {

@@ -112,20 +112,9 @@ struct SupervisorCases {
         var arguments = ["--role", "supervised-producer", "--size", "\(size)", "--seconds", "\(options.seconds)", "--report", report]
         if let childCPU { arguments += ["--cpu", "\(childCPU)"] }
         if controlLoad { arguments += ["--start-file", gate] }
-        let run = try RingmasterRun(scratch, name: name, manifest: """
-            version: 1
-            \(controlLoad ? "metrics: { listen: 127.0.0.1:0 }" : "")
-            workers:
-              producer:
-                command: \(bench)
-                args: [\(arguments.map { "\"\($0)\"" }.joined(separator: ", "))]
-                \(ringManifestLine)
-                format: bytes
-                restart: { policy: never }
-                to: [sink]
-            consumers:
-              sink: { plugin: discard }
-            """)
+        let run = try RingmasterRun(scratch, name: name, manifest: discardManifest(
+            command: bench, arguments: arguments, channel: ringManifestLine,
+            topLevel: controlLoad ? "metrics: { listen: 127.0.0.1:0 }" : ""))
         var load: ControlLoad? = nil
         if controlLoad {
             do {
