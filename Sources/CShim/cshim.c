@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <semaphore.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 int cshim_memfd_create_sealable(const char *name, int cloexec) {
     return memfd_create(name, MFD_ALLOW_SEALING | (cloexec ? MFD_CLOEXEC : 0));
@@ -93,6 +95,25 @@ int cshim_get_affinity(void *mask, size_t size) { return sched_getaffinity(0, si
 int cshim_set_affinity(const void *mask, size_t size) { return sched_setaffinity(0, size, (const cpu_set_t *)mask); }
 
 int cshim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int cshim_cloexec_from(int lowest) {
+#ifdef CLOSE_RANGE_CLOEXEC
+    if (close_range((unsigned)lowest, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+#endif
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return -1;
+    int own = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        char *end;
+        long fd = strtol(entry->d_name, &end, 10);
+        if (*end != '\0' || fd < lowest || fd == own) continue;
+        int flags = fcntl((int)fd, F_GETFD);
+        if (flags >= 0) fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    closedir(dir);
+    return 0;
+}
 
 int cshim_signalfd_block(const int *signals, int count) {
     sigset_t set;

@@ -85,6 +85,11 @@ public final class Supervisor {
 
     /// Prepares a run: the loop, the consumers, a channel per instance. Nothing starts yet.
     public init(manifest: Manifest, options: Options = Options(), logger: Logger) throws(SupervisorError) {
+        // Descriptors this process inherited (from a shell, a service manager) are not the
+        // workers' business: only what the supervisor hands over explicitly reaches them.
+        if cshim_cloexec_from(3) != 0 {
+            logger.warning("cannot mark inherited descriptors close-on-exec: \(Errno.current); workers may inherit them")
+        }
         self.manifest = manifest
         self.options = options
         self.logger = logger

@@ -105,6 +105,10 @@ int cshim_allowed_cpu_count(void);
 int cshim_get_affinity(void *mask, size_t size);
 int cshim_set_affinity(const void *mask, size_t size);
 
+/// Marks every descriptor from `lowest` up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC,
+/// Linux 5.11; older kernels: each open descriptor from /proc/self/fd). 0, or -1 and errno.
+int cshim_cloexec_from(int lowest);
+
 /// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start, so a concurrent spawn can
 /// never inherit them. -1 and errno on failure.
 int cshim_pipe_cloexec(int fds[2]);

@@ -32,8 +32,17 @@ extension Supervisor {
             return ConsumerStatus(name: spec.name, plugin: spec.plugin, records: counts.consumed, errors: counts.errors,
                                   lag: counts.submitted &- counts.consumed, queued: hosts[index].queuedBatchCount, routing: routing)
         }
-        return StatusReport(pid: getpid(), manifest: manifest.file, uptime: Double(now &- startedAt) / 1e9, stopping: shuttingDown,
+        return StatusReport(pid: getpid(), manifest: Self.absolute(manifest.file), uptime: Double(now &- startedAt) / 1e9, stopping: shuttingDown,
                             workers: workers, consumers: consumers)
+    }
+
+    /// `path` made absolute against the working directory (the supervisor never changes it).
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return directory + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
     }
 
     /// Workers removed by a reload whose instances are still stopping.
