@@ -1,5 +1,6 @@
 import ControlProtocol
 import LoopKit
+import RingChannel
 import SystemKit
 import Logging
 import Manifest
@@ -188,6 +189,12 @@ extension Supervisor {
             instance.state = .stopped
             instance.dataWatch?.close()
             instance.dataWatch = nil
+            // Its descriptor and its POSIX names go now; the mapping itself is released only
+            // when the supervisor exits (the instance's reader keeps it).
+            instance.channel.segment.close()
+            for signal in [instance.channel.notifiers.dataReady, instance.channel.notifiers.spaceFree] {
+                (signal as? NamedSemaphore)?.unlinkName()
+            }
             logger.info("\(instance.label) stopped and removed")
         } else if instance.startAfterStop {
             instance.startAfterStop = false
