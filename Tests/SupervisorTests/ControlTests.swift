@@ -163,6 +163,41 @@ import Testing
         #expect(run.finish() == .exited(0))
     }
 
+    /// A restart while a slow consumer still reads batches of the ring: the new process may only
+    /// write the ring once every consumer let go, or that consumer would read the new process's
+    /// records in place of the old ones. Both consumers get every record once, intact.
+    @Test func restartWaitsForConsumersToLetGoOfTheRing() throws {
+        let scratch = Scratch()
+        let records = 3000
+        let run = try SupervisorRun(manifest: """
+            version: 1
+            workers:
+              w:
+                command: ringmaster-test-producer
+                args: ["--records", "\(records)", "--checkpoint-every", "100", "--max-size", "200"]
+                channel: { ring: 16KiB, max_record: 1KiB }
+                stop: { signal: TERM, grace: 5s }
+                to: [file, slow]
+            consumers:
+              file: { plugin: jsonl, path: \(scratch.file("file.jsonl")) }
+              slow: { plugin: exec, command: /bin/sh, args: ["-c", "sleep 1; cat > \(scratch.file("slow.jsonl"))"] }
+            """, in: scratch, extra: ["--control", scratch.file("control.sock")])
+        #expect(run.awaitLog("started w.0") && run.awaitLog("control socket ready"))
+        usleep(200_000)  // the producer fills the ring and blocks behind the sleeping consumer
+        let restart = try Self.ctl(["restart", "w"], run)
+        #expect(restart.stdout == "restarting w.0\n", "\(restart.stdout)\(restart.stderr)")
+        #expect(run.finish(limit: 60) == .exited(0), "\(run.stderr.suffix(2000))")
+        #expect(run.stderr.contains("generation=1"), "restarted: \(run.stderr.suffix(2000))")
+        for file in ["file.jsonl", "slow.jsonl"] {
+            let delivered = readDelivered(scratch.read(file))
+            #expect(delivered.allSatisfy { $0.payloadSequence != nil }, "\(file): a record was corrupted")
+            let sequences = delivered.compactMap(\.payloadSequence)
+            let firstWrong = sequences.indices.first { sequences[$0] != UInt64($0) }
+            #expect(sequences.count == records && firstWrong == nil,
+                    "\(file): \(sequences.count) records, first out of place at index \(firstWrong.map(String.init) ?? "none")")
+        }
+    }
+
     @Test func aRunWhoseInstancesAreAllHeldKeepsGoingUntilShutdown() throws {
         let run = try Self.start(Self.manifest(Self.forever("w")), expecting: ["w.0"])
         _ = try Self.ctl(["stop", "w"], run)

@@ -127,9 +127,10 @@ extension Supervisor {
     func startByOperator(_ instance: Instance) -> Bool {
         switch instance.state {
         case .held, .finished, .failed, .stopped:
+            guard !instance.restartDue else { return false }
             instance.planner = RestartPlanner(instance.worker.restart)
             logger.info("starting \(instance.label) by request")
-            start(instance)
+            startWhenRingIsFree(instance)
             return true
         case .waitingRestart:
             // Skip the rest of the backoff.
@@ -177,6 +178,11 @@ extension Supervisor {
             return true
         case .idle, .held, .finished, .failed, .stopped:
             if instance.retired { instance.state = .stopped; checkRunComplete(); return false }
+            if instance.restartDue && !thenStart {
+                // A start was waiting for consumers to let go of the ring: cancel it.
+                instance.restartDue = false
+                return true
+            }
             return thenStart ? startByOperator(instance) : false
         }
     }
@@ -199,12 +205,19 @@ extension Supervisor {
         } else if instance.startAfterStop {
             instance.startAfterStop = false
             instance.state = .held
-            start(instance)
+            startWhenRingIsFree(instance)
         } else {
             instance.state = .held
             logger.info("\(instance.label) stopped by request; `ringmaster start \(instance.label)` starts it again")
         }
         checkRunComplete()
+    }
+
+    /// Starts a held (or finished, failed) instance as soon as no consumer still reads batches of
+    /// its ring: the start resets the ring, and the new process writes from position 0.
+    func startWhenRingIsFree(_ instance: Instance) {
+        instance.restartDue = true
+        if instance.outstanding.isEmpty { restartNow(instance) }
     }
 
     /// Counts an exit by kind for `status` and metrics.
