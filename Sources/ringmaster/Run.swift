@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import ControlProtocol
 import Logging
 import RingChannel
@@ -29,6 +30,10 @@ struct Run: ParsableCommand {
     var noControl = false
 
     func run() throws {
+        // SIGHUP (reload) and SIGUSR1 (reopen log files) must not end the supervisor while it
+        // starts: ignored until the loop watches them (workers get default dispositions back).
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGUSR1, SIG_IGN)
         let logger = LogSetup.bootstrap(level: logging.logLevel)
         let loaded: Manifest
         do {

@@ -5,9 +5,9 @@ import RingmasterTestSupport
 import TestHarness
 import Testing
 
-/// What the supervisor itself inherited (here a pipe at descriptor 9, as a shell or a service
-/// manager might leave one) does not reach its workers: they get their ring, notifiers,
-/// lifeline and standard streams only.
+/// What the supervisor itself inherited or set for itself does not reach its workers: a stray
+/// descriptor (here a pipe at 9, as a shell or a service manager might leave one), or the signals
+/// it ignores.
 @Suite struct InheritedDescriptorTests {
     @Test func workersDoNotInheritTheSupervisorsStrayDescriptors() throws {
         let scratch = Scratch()
@@ -35,5 +35,25 @@ import Testing
         }
         #expect(listed.contains(3) && listed.contains(5), "the ring and its notifiers are there: \(listed)")
         #expect(!listed.contains(9), "descriptor 9 of the supervisor reached the worker: \(listed)")
+    }
+
+    /// The supervisor ignores SIGHUP and SIGUSR1 until its loop handles them (and SIGPIPE for
+    /// good); its workers start with every signal at its default action.
+    @Test func workersStartWithDefaultSignalDispositions() throws {
+        let run = try ringmaster(manifest: """
+            version: 1
+            workers:
+              status:
+                command: /bin/cat
+                args: ["/proc/self/status"]
+                restart: { policy: never }
+            consumers: {}
+            """, in: Scratch())
+        #expect(run.status == .exited(0))
+        let line = run.stderr.split(separator: "\n").first { $0.contains("[status.0] SigIgn:") }
+        let mask = line.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) }
+        // Signals 1-31 (the real-time ones above are glibc's and libuv leaves them alone).
+        let standard = mask.map { $0 & 0x7FFF_FFFF }
+        #expect(standard == 0, "the worker ignores signals (mask \(mask.map { String($0, radix: 16) } ?? "missing")): \(line ?? "")")
     }
 }
