@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -275,4 +276,82 @@ long cshim_peer_uid(int fd) {
     socklen_t length = sizeof credentials;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
     return (long)credentials.uid;
+}
+
+/* ---- SIGBUS guard ----
+ * Slots are claimed and released on any thread with atomics; the handler only reads them (and
+ * sets `poisoned`), so it is async-signal-safe: mmap is a plain system call. After the handler
+ * returns, the faulting load or store runs again on the zero pages. */
+#define CSHIM_GUARD_SLOTS 4096
+struct cshim_guard_slot {
+    _Atomic(uintptr_t) base;
+    _Atomic(size_t) size;
+    _Atomic(int) poisoned;
+};
+static struct cshim_guard_slot cshim_guards[CSHIM_GUARD_SLOTS];
+static pthread_once_t cshim_guard_once = PTHREAD_ONCE_INIT;
+static struct sigaction cshim_guard_previous;
+
+static void cshim_guard_handler(int signal, siginfo_t *info, void *context) {
+    (void)context;
+    uintptr_t address = (uintptr_t)info->si_addr;
+    for (int i = 0; i < CSHIM_GUARD_SLOTS; i++) {
+        uintptr_t base = atomic_load_explicit(&cshim_guards[i].base, memory_order_acquire);
+        size_t size = atomic_load_explicit(&cshim_guards[i].size, memory_order_acquire);
+        if (base == 0 || address < base || address - base >= size) continue;
+        void *zeros = mmap((void *)base, size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (zeros != MAP_FAILED) {
+            atomic_store_explicit(&cshim_guards[i].poisoned, 1, memory_order_release);
+            return;
+        }
+        break;
+    }
+    /* Not a guarded mapping (or it could not be replaced): the previous action, which for a
+     * default disposition ends the process when the access faults again. */
+    sigaction(signal, &cshim_guard_previous, NULL);
+}
+
+static void cshim_guard_install(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = cshim_guard_handler;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGBUS, &action, &cshim_guard_previous);
+}
+
+int cshim_sigbus_guard(void *base, size_t size) {
+    pthread_once(&cshim_guard_once, cshim_guard_install);
+    for (int i = 0; i < CSHIM_GUARD_SLOTS; i++) {
+        uintptr_t expected = 0;
+        /* Claim with a placeholder so no other thread takes the slot, then publish the size
+         * before the real base (the handler reads base first, with acquire). */
+        if (atomic_compare_exchange_strong(&cshim_guards[i].base, &expected, (uintptr_t)1)) {
+            atomic_store_explicit(&cshim_guards[i].poisoned, 0, memory_order_relaxed);
+            atomic_store_explicit(&cshim_guards[i].size, size, memory_order_release);
+            atomic_store_explicit(&cshim_guards[i].base, (uintptr_t)base, memory_order_release);
+            return 0;
+        }
+    }
+    errno = ENOSPC;
+    return -1;
+}
+
+void cshim_sigbus_unguard(void *base) {
+    for (int i = 0; i < CSHIM_GUARD_SLOTS; i++) {
+        if (atomic_load_explicit(&cshim_guards[i].base, memory_order_acquire) == (uintptr_t)base) {
+            atomic_store_explicit(&cshim_guards[i].size, 0, memory_order_release);
+            atomic_store_explicit(&cshim_guards[i].base, 0, memory_order_release);
+            return;
+        }
+    }
+}
+
+int cshim_sigbus_poisoned(void *base) {
+    for (int i = 0; i < CSHIM_GUARD_SLOTS; i++) {
+        if (atomic_load_explicit(&cshim_guards[i].base, memory_order_acquire) == (uintptr_t)base) {
+            return atomic_load_explicit(&cshim_guards[i].poisoned, memory_order_acquire);
+        }
+    }
+    return 0;
 }

@@ -138,6 +138,10 @@ public final class Segment: @unchecked Sendable {
             try valueOrErrno("fchmod", name) { fchmod(raw, 0o600) }
             try reserve(fd, size: size, subject: name)
             let region = try SharedRegion(mapping: fd, size: size)
+            // A posix object cannot be sealed: the worker may truncate it, and reading it would
+            // then raise SIGBUS in the supervisor. The guard turns that into zero pages (and so
+            // into a header violation and a quarantine) instead of a crash.
+            region.guardAgainstTruncation()
             let segment = Segment(kind: .posix, geometry: geometry, descriptor: fd, posixName: name, region: region, ownsName: true)
             segment.reset(generation: generation)
             return segment
@@ -244,6 +248,10 @@ public final class Segment: @unchecked Sendable {
     }
 
     // MARK: header fields both sides may read
+
+    /// The backing object was truncated under the creator's mapping (a `posix` segment whose
+    /// worker shrank it): the mapping now reads zeros.
+    public var truncated: Bool { region.poisoned }
 
     /// The generation stored in the header.
     public var generation: UInt64 { region.load64(at: SegmentLayout.generationOffset) }

@@ -22,7 +22,25 @@ public final class SharedRegion: @unchecked Sendable {
         self.size = size
     }
 
-    deinit { munmap(base, size) }
+    /// True while a SIGBUS guard covers this mapping (`guardAgainstTruncation`).
+    private var guarded = false
+
+    deinit {
+        if guarded { cshim_sigbus_unguard(base) }
+        munmap(base, size)
+    }
+
+    /// Guards the mapping against a backing object truncated by another process: an access that
+    /// would raise SIGBUS reads zero pages instead, and `poisoned` turns true. For mappings whose
+    /// object cannot be sealed (`posix` segments). False when no guard slot was free.
+    @discardableResult
+    func guardAgainstTruncation() -> Bool {
+        guarded = cshim_sigbus_guard(base, size) == 0
+        return guarded
+    }
+
+    /// A fault in the guarded mapping replaced it with zero pages: the object was truncated.
+    public var poisoned: Bool { guarded && cshim_sigbus_poisoned(base) != 0 }
 
     @inline(__always)
     func checkBounds(_ offset: Int, _ width: Int) {

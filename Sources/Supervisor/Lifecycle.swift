@@ -187,6 +187,12 @@ extension Supervisor {
     /// The ring broke a rule: kill the worker's group and log what failed. It restarts by policy
     /// on a fresh ring; no other worker is touched.
     func quarantine(_ instance: Instance, _ violation: RingViolation) {
+        if instance.channel.segment.truncated {
+            // The header reads zeros because the guard replaced a truncated segment's pages.
+            quarantine(instance, reason: "the worker truncated its posix segment (reading it faulted; SIGBUS caught)",
+                       metadata: ["field": "segment size", "kind": "truncated"])
+            return
+        }
         quarantine(instance, reason: "\(violation)", metadata: ["field": "\(violation.field)", "kind": "\(violation.kind.rawValue)"])
     }
 

@@ -5,7 +5,7 @@
 //   ringmaster-test-producer [--records N] [--min-size B] [--max-size B] [--seed S]
 //       [--batch] [--checkpoint-every K] [--crash-after N] [--crash-mid-record]
 //       [--crash-generations G] [--exit-code C] [--ignore-term] [--sleep-ms MS]
-//       [--linger-ms MS] [--no-finish] [--forever] [--corrupt-after N]
+//       [--linger-ms MS] [--no-finish] [--forever] [--corrupt-after N] [--truncate-after N]
 //       [--stall-after N] [--heartbeat-ms MS]
 //
 // --stall-after N publishes the first N records of a run and then goes silent without exiting
@@ -37,6 +37,7 @@ struct Options {
     var finish = true
     var forever = false
     var corruptAfter: UInt64? = nil
+    var truncateAfter: UInt64? = nil
     var stallAfter: UInt64? = nil
     var heartbeatMilliseconds = 0
 }
@@ -76,6 +77,7 @@ func parse(_ arguments: [String]) -> Options {
         case "--no-finish": options.finish = false
         case "--forever": options.forever = true
         case "--corrupt-after": options.corruptAfter = number(argument)
+        case "--truncate-after": options.truncateAfter = number(argument)
         case "--stall-after": options.stallAfter = number(argument)
         case "--heartbeat-ms": options.heartbeatMilliseconds = Int(number(argument))
         default: fail("unknown argument \(argument)")
@@ -134,6 +136,7 @@ struct Run {
                 crashNow()
             }
             if atStallPoint { stallNow(&producer) }
+            if crashes && options.truncateAfter == sentThisRun { try truncateNow(&producer) }
             if options.batch {
                 try producer.batch { (writer) throws(RingWriteError) in
                     var n = 0
@@ -154,6 +157,22 @@ struct Run {
         if atStallPoint { stallNow(&producer) }
         if options.heartbeatMilliseconds > 0 { try lingerWithHeartbeats(&producer) }
         if options.finish { try producer.finish() }
+    }
+
+    /// A hostile producer on a `posix` ring: commits three records without publishing them, shrinks
+    /// the segment to its header page (their pages are gone), then publishes them. The supervisor's
+    /// next read of them faults (SIGBUS), which its guard must survive. Then waits to be killed.
+    mutating func truncateNow(_ producer: inout Producer) throws(RingWriteError) -> Never {
+        let descriptor = producer.segment.descriptor.rawValue
+        try producer.batch { (writer) throws(RingWriteError) in
+            for _ in 0..<3 { try writeOne(&writer) }
+            if ftruncate(descriptor, off_t(SegmentLayout.headerSize)) != 0 {
+                let message = "ringmaster-test-producer: cannot truncate the segment: \(Errno.current)\n"
+                _ = write(2, message, message.utf8.count)
+                exit(3)
+            }
+        }
+        while true { pause() }
     }
 
     /// Sleeps for --linger-ms, committing a heartbeat every --heartbeat-ms.

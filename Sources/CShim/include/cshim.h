@@ -120,6 +120,18 @@ int cshim_signalfd_block(const int *signals, int count);
 /// The next signal queued on a signalfd: its number, 0 when none is queued, -1 and errno on failure.
 int cshim_signalfd_next(int fd);
 
+// ---- SIGBUS guard (posix segments, which cannot be sealed against shrinking) ----
+/// Guards the mapping [base, base + size): if touching it raises SIGBUS (its backing object was
+/// truncated by another process), the signal handler maps anonymous zero pages over the whole
+/// range and marks it poisoned, so the faulting access reads zeros instead of killing the
+/// process. The handler is installed on first use; SIGBUS anywhere else keeps its default action.
+/// Returns 0, or -1 when every guard slot is taken (errno ENOSPC).
+int cshim_sigbus_guard(void *base, size_t size);
+/// Stops guarding the mapping at `base` (before unmapping it).
+void cshim_sigbus_unguard(void *base);
+/// Non-zero once a fault in the guarded mapping at `base` replaced it with zero pages.
+int cshim_sigbus_poisoned(void *base);
+
 // ---- sockets (the control socket, the metrics listener) ----
 /// A listening AF_UNIX stream socket bound at `path`, non-blocking and close-on-exec, created with
 /// permissions 0600 (the umask is not involved: the socket is made under a private umask of 0177
