@@ -327,6 +327,22 @@ import Testing
         #expect(named.status == .exited(3), "\(named.stderr.suffix(1500))")
     }
 
+    @Test func aWorkerAddedByReloadWritesItsLogFile() throws {
+        let run = try Self.start(Self.manifest(Self.forever("same")), expecting: ["same.0"])
+        run.scratch.write("manifest.yaml", Self.manifest(Self.forever("same") + """
+              talk:
+                command: /bin/sh
+                args: ["-c", "echo hello from a reloaded worker; sleep 600"]
+                log: { path: talk.log }
+            """))
+        let applied = try Self.ctl(["reload"], run)
+        #expect(applied.status == .exited(0), "\(applied.stderr)")
+        #expect(run.awaitLog("[talk.0] hello from a reloaded worker"))
+        #expect(run.scratch.read("talk.log").contains("talk.0 stdout hello from a reloaded worker"), "\(run.scratch.read("talk.log"))")
+        _ = try Self.ctl(["shutdown"], run)
+        #expect(run.finish() == .exited(0))
+    }
+
     @Test func noSupervisorMeansExit3WithTheSocketNamed() throws {
         let scratch = Scratch()
         let finished = try runToEnd(ringmasterPath, ["status", "--control", scratch.file("none.sock")], in: scratch)

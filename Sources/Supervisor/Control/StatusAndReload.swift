@@ -186,6 +186,7 @@ extension Supervisor {
         let diff = ManifestDiff(from: manifest.workers, to: fresh.workers)
         noteMetricsChange(fresh)
         manifest = fresh
+        workerOutput.apply(fresh.workers)
         for name in diff.removed + diff.changed {
             for instance in instances where instance.worker.name == name && !instance.retired { retire(instance) }
             poolSizes[name] = nil

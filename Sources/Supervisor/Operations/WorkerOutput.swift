@@ -11,7 +11,7 @@ final class WorkerOutput {
     /// The recent lines of every instance, and their observers.
     let book: WorkerLogBook
     /// By worker name; only workers with `log`.
-    private let files: [String: RotatingLogFile]
+    private var files: [String: RotatingLogFile]
     private let logger: Logger
 
     init(workers: [WorkerSpec], logger: Logger, book: WorkerLogBook = WorkerLogBook()) {
@@ -26,6 +26,28 @@ final class WorkerOutput {
             }
         }
         self.files = files
+    }
+
+    /// A reload: workers with a new or different `log` get their file (opened now); a worker whose
+    /// `log` went away has none. A replaced file stays open while the old instances that captured
+    /// it still write their last lines, and closes when they are gone.
+    func apply(_ workers: [WorkerSpec]) {
+        var next: [String: RotatingLogFile] = [:]
+        for worker in workers {
+            guard let log = worker.log else { continue }
+            if let current = files[worker.name], current.path == log.path, current.maxSize == log.maxSize, current.keep == log.keep {
+                next[worker.name] = current
+                continue
+            }
+            let name = worker.name
+            let logger = self.logger
+            let file = RotatingLogFile(path: log.path, maxSize: log.maxSize, keep: log.keep) { problem in
+                logger.error("\(name): \(problem)")
+            }
+            file.open()
+            next[worker.name] = file
+        }
+        files = next
     }
 
     /// Opens every worker's log file. A file that cannot be opened is logged, once; its worker
