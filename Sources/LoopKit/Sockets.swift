@@ -125,7 +125,10 @@ public final class LineConnection {
 
     private func readAvailable() {
         var chunk = [UInt8](repeating: 0, count: 16 << 10)
-        while isOpen {
+        // At most 256 KiB per wake-up: a client that never stops sending cannot hold the loop;
+        // the rest is read on the next iteration (the watch is level-triggered).
+        var budget = 256 << 10
+        while isOpen && budget > 0 {
             let n = chunk.withUnsafeMutableBytes { read(descriptor.rawValue, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -139,6 +142,7 @@ public final class LineConnection {
                 return
             }
             input += chunk[0..<n]
+            budget -= n
             deliverLines()
         }
     }
