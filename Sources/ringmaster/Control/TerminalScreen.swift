@@ -1,4 +1,5 @@
 import CShim
+import ControlProtocol
 import Glibc
 import SystemKit
 
@@ -109,10 +110,10 @@ final class TerminalScreen {
         let body = lines.prefix(max(0, rows - 1))
         var frame = ""
         for (index, line) in body.enumerated() {
-            frame += "\u{1B}[\(index + 1);1H" + Self.fit(line, columns) + "\u{1B}[K"
+            frame += "\u{1B}[\(index + 1);1H" + TerminalText.fit(line, columns) + "\u{1B}[K"
         }
         frame += "\u{1B}[\(body.count + 1);1H\u{1B}[J"
-        frame += "\u{1B}[\(rows);1H\u{1B}[7m" + Self.fit(footer, columns) + "\u{1B}[0m\u{1B}[K"
+        frame += "\u{1B}[\(rows);1H\u{1B}[7m" + TerminalText.fit(footer, columns) + "\u{1B}[0m\u{1B}[K"
         write(frame)
     }
 
@@ -145,20 +146,6 @@ final class TerminalScreen {
             }
         }
         return events
-    }
-
-    /// At most `width` characters of `line`, control characters (which could move the cursor or
-    /// change the terminal's modes) shown as `?`.
-    static func fit(_ line: String, _ width: Int) -> String {
-        var out = String.UnicodeScalarView()
-        var count = 0
-        for character in line {
-            guard count < width else { break }
-            count += 1
-            let control = character.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
-            if control { out.append("?") } else { out.append(contentsOf: character.unicodeScalars) }
-        }
-        return String(out)
     }
 
     /// Standard output, all of it (a terminal that hung up just loses the bytes).

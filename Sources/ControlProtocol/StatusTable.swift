@@ -1,8 +1,7 @@
-import ControlProtocol
 
 /// The `status` table (also `top`'s body): one row per instance, then one per consumer.
-enum StatusTable {
-    static func lines(_ report: StatusReport) -> [String] {
+public enum StatusTable {
+    public static func lines(_ report: StatusReport) -> [String] {
         var rows: [[String]] = [["INSTANCE", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "RECORDS", "BYTES", "RATE/S", "RING", "BLOCKED"]]
         for worker in report.workers {
             for instance in worker.instances {
@@ -35,7 +34,7 @@ enum StatusTable {
     }
 
     /// The one-line header: pid, manifest, uptime, instance counts by state.
-    static func header(_ report: StatusReport) -> String {
+    public static func header(_ report: StatusReport) -> String {
         var states: [String: Int] = [:]
         for worker in report.workers { for instance in worker.instances { states[instance.state, default: 0] += 1 } }
         let summary = states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -43,7 +42,7 @@ enum StatusTable {
     }
 
     /// Columns padded to their widest cell; numbers right-aligned.
-    static func align(_ rows: [[String]]) -> [String] {
+    public static func align(_ rows: [[String]]) -> [String] {
         guard let first = rows.first else { return [] }
         let widths = (0..<first.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.enumerated().map { index, row in
@@ -55,7 +54,7 @@ enum StatusTable {
         }
     }
 
-    static func duration(_ seconds: Double) -> String {
+    public static func duration(_ seconds: Double) -> String {
         if seconds < 60 { return seconds < 10 ? String(format1(seconds)) + "s" : "\(Int(seconds))s" }
         let whole = Int(seconds)
         if whole < 3600 { return "\(whole / 60)m\(pad2(whole % 60))s" }
@@ -63,14 +62,14 @@ enum StatusTable {
         return "\(whole / 86400)d\(pad2(whole / 3600 % 24))h"
     }
 
-    static func count(_ value: Double) -> String {
+    public static func count(_ value: Double) -> String {
         if value < 10_000 { return value == value.rounded() ? String(Int(value)) : format1(value) }
         if value < 10_000_000 { return format1(value / 1e3) + "k" }
         if value < 10_000_000_000 { return format1(value / 1e6) + "M" }
         return format1(value / 1e9) + "G"
     }
 
-    static func bytes(_ value: UInt64) -> String {
+    public static func bytes(_ value: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var scaled = Double(value)
         var unit = 0
@@ -81,9 +80,9 @@ enum StatusTable {
         return unit == 0 ? "\(value) B" : format1(scaled) + " " + units[unit]
     }
 
-    static func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
+    public static func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
 
-    static func format1(_ value: Double) -> String {
+    public static func format1(_ value: Double) -> String {
         let tenths = Int((value * 10).rounded())
         return "\(tenths / 10).\(tenths % 10)"
     }
@@ -92,9 +91,27 @@ enum StatusTable {
 }
 
 extension String {
-    var trailingSpacesRemoved: String {
+    /// The string without its trailing spaces.
+    public var trailingSpacesRemoved: String {
         var copy = self
         while copy.last == " " { copy.removeLast() }
         return copy
+    }
+}
+
+/// Text for a terminal line.
+public enum TerminalText {
+    /// At most `width` characters of `line`, control characters (which could move the cursor or
+    /// change the terminal's modes) shown as `?`.
+    public static func fit(_ line: String, _ width: Int) -> String {
+        var out = String.UnicodeScalarView()
+        var count = 0
+        for character in line {
+            guard count < width else { break }
+            count += 1
+            let control = character.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+            if control { out.append("?") } else { out.append(contentsOf: character.unicodeScalars) }
+        }
+        return String(out)
     }
 }
