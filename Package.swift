@@ -101,7 +101,9 @@ let package = Package(
         .executableTarget(name: "ringmaster-walk", dependencies: ["RingmasterProducer", "RingChannel", "SystemKit", "CShim"]),
         // A ready producer: each line (NUL-delimited item, fixed-size chunk) of a command's output
         // or of its stdin becomes a record, with backpressure.
-        .executableTarget(name: "ringmaster-pipe", dependencies: ["RingmasterProducer", "RingChannel", "SystemKit", "CShim"]),
+        .executableTarget(name: "ringmaster-pipe", dependencies: ["PipeSplitter", "RingmasterProducer", "RingChannel", "SystemKit", "CShim"]),
+        // How ringmaster-pipe cuts a byte stream into records (lines, NUL items, chunks): pure, unit-tested.
+        .target(name: "PipeSplitter"),
         // Test helper: numbered, checksummed records with crash, exit, sleep and resume switches.
         .executableTarget(name: "ringmaster-test-producer", dependencies: ["RingmasterProducer", "RingmasterTestSupport"]),
         // Shared by the tests, the test producer and the benchmark: record codec, process spawning.
@@ -142,7 +144,8 @@ let package = Package(
         // Producers in other languages: the conformance vectors (conformance/) replayed by the Swift
         // writer and by the C and Python SDKs, their example producers under the supervisor,
         // ringmaster-pipe, and the cross-language run.
-        .testTarget(name: "SDKTests", dependencies: ["RingChannel", "RingmasterProducer", "RingmasterTestSupport", "CShim", "TestHarness"]),
+        .testTarget(name: "SDKTests", dependencies: ["RingChannel", "RingmasterProducer", "RingmasterTestSupport", "CShim", "TestHarness",
+                                                    "PipeSplitter"]),
         // The exec consumer: its pure policy and framing, and Python consumers through `ringmaster run`.
         .testTarget(name: "ExecTests", dependencies: ["ExecConsumerCore", "RingmasterConsumerKit", "RingmasterTestSupport", "TestHarness"]),
     ]

@@ -1,3 +1,5 @@
+import PipeSplitter
+
 /// How to cut the input and where it comes from, from the command line (and so from the
 /// manifest's `args`).
 ///

@@ -14,14 +14,6 @@ enum PipeSystem {
         }
     }
 
-    /// The offset of the first `byte` in `bytes`, if any. The corresponding C function is `memchr`.
-    @inline(__always)
-    static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress, bytes.count > 0,
-              let found = memchr(base, CInt(byte), bytes.count) else { return nil }
-        return UnsafeRawPointer(found) - base
-    }
-
     /// Moves `count` bytes from `source` to `target` (the ranges may overlap).
     /// The corresponding C function is `memmove`.
     static func move(_ target: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int) {

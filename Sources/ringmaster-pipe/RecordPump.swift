@@ -1,3 +1,4 @@
+import PipeSplitter
 import RingChannel
 import RingmasterProducer
 import SystemKit

@@ -1,5 +1,7 @@
+import Glibc
+
 /// Where one record of the input ends.
-enum Framing: Equatable {
+public enum Framing: Equatable, Sendable {
     /// Items end with this byte (`\n` for lines, 0 for `--null`); the byte is not part of the item.
     case delimited(UInt8)
     /// Every `n` bytes; the last record may be shorter.
@@ -7,7 +9,7 @@ enum Framing: Equatable {
 }
 
 /// What happens to an item longer than the ring's max record.
-enum LongItemPolicy: String, Equatable {
+public enum LongItemPolicy: String, Equatable, Sendable {
     /// Consecutive max-record pieces; they concatenate to the item.
     case split
     /// The first max-record bytes; the rest of the item (its delimiter included) is dropped.
@@ -23,13 +25,13 @@ enum LongItemPolicy: String, Equatable {
 /// bytes at its start when it reads more, so an item may span any number of reads. Every byte
 /// of the input ends up in exactly one record or is dropped by a rule: a delimiter (unless
 /// `keepDelimiter`), the tail of a truncated item.
-struct Splitter {
-    let framing: Framing
+public struct Splitter {
+    public let framing: Framing
     /// The ring's max record: no record is longer.
-    let maxRecord: Int
-    let policy: LongItemPolicy
+    public let maxRecord: Int
+    public let policy: LongItemPolicy
     /// Keep the delimiter at the end of the record (delimited framing only).
-    let keepDelimiter: Bool
+    public let keepDelimiter: Bool
 
     /// Where the splitter is inside the current item.
     private enum State: Equatable {
@@ -45,10 +47,10 @@ struct Splitter {
     /// arriving in small reads is searched once, not once per read).
     private var searchedClean = 0
     /// Items that ended so far (delimiter seen, or the last unterminated one), for messages.
-    private(set) var itemsEnded: UInt64 = 0
+    public private(set) var itemsEnded: UInt64 = 0
 
     /// One step through the window.
-    enum Step: Equatable {
+    public enum Step: Equatable, Sendable {
         /// The first `length` bytes of the window are one record; `consumed` bytes (the record's,
         /// plus a dropped delimiter) are used up. `pieceOfLongItem`: the item is longer than max
         /// record and this is a piece of it (split) or its cut-off start (truncate).
@@ -61,7 +63,7 @@ struct Splitter {
         case tooLong(item: UInt64)
     }
 
-    init(framing: Framing, maxRecord: Int, policy: LongItemPolicy, keepDelimiter: Bool) {
+    public init(framing: Framing, maxRecord: Int, policy: LongItemPolicy, keepDelimiter: Bool) {
         precondition(maxRecord >= 1, "max record must be at least 1")
         if case .chunks(let size) = framing { precondition(size >= 1 && size <= maxRecord, "chunk size must be 1...max record") }
         self.framing = framing
@@ -72,7 +74,7 @@ struct Splitter {
 
     /// The next step for `window` (the unconsumed input); `atEnd`: no byte follows it.
     /// After `.record` or `.drop`, the caller must start the next window `consumed` bytes later.
-    mutating func next(_ window: UnsafeRawBufferPointer, atEnd: Bool) -> Step {
+    public mutating func next(_ window: UnsafeRawBufferPointer, atEnd: Bool) -> Step {
         switch framing {
         case .chunks(let size):
             if window.count >= size { return ended(.record(length: size, consumed: size, pieceOfLongItem: false)) }
@@ -125,7 +127,7 @@ struct Splitter {
     private mutating func find(_ delimiter: UInt8, in window: UnsafeRawBufferPointer, limit: Int) -> Int? {
         let end = min(window.count, limit)
         let from = min(searchedClean, end)
-        if let found = PipeSystem.firstIndex(of: delimiter, in: UnsafeRawBufferPointer(rebasing: window[from..<end])) {
+        if let found = Self.firstIndex(of: delimiter, in: UnsafeRawBufferPointer(rebasing: window[from..<end])) {
             return from + found
         }
         searchedClean = end
@@ -142,5 +144,13 @@ struct Splitter {
     private mutating func consumed(_ step: Step) -> Step {
         searchedClean = 0
         return step
+    }
+
+    /// The offset of the first `byte` in `bytes`, if any. The corresponding C function is `memchr`.
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress, bytes.count > 0,
+              let found = memchr(base, CInt(byte), bytes.count) else { return nil }
+        return UnsafeRawPointer(found) - base
     }
 }
