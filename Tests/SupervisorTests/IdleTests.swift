@@ -37,18 +37,19 @@ import Testing
         #expect(run.stdout.contains("idle: 0 records"))
     }
 
-    /// Waits (up to 10 s) until the process's threads made no context switch for 200 ms; returns
-    /// the count then, or nil if it never went quiet.
-    private func awaitQuiet(_ pid: pid_t) -> (switches: UInt64, threads: Int)? {
-        var last = contextSwitches(of: pid)
-        for _ in 0..<50 {
-            usleep(200_000)
-            let now = contextSwitches(of: pid)
-            if let now, let previous = last, now == previous { return now }
-            last = now
-        }
-        return nil
+}
+
+/// Waits (up to 10 s) until the process's threads made no context switch for 200 ms; returns the
+/// count then, or nil if it never went quiet.
+func awaitQuiet(_ pid: pid_t) -> (switches: UInt64, threads: Int)? {
+    var last = contextSwitches(of: pid)
+    for _ in 0..<50 {
+        usleep(200_000)
+        let now = contextSwitches(of: pid)
+        if let now, let previous = last, now == previous { return now }
+        last = now
     }
+    return nil
 }
 
 /// Voluntary plus involuntary context switches of every thread of `pid`, and its thread count

@@ -184,17 +184,6 @@ import Testing
         #expect(!run.stderr.contains("stalled"))
     }
 
-    /// Waits (up to 10 s) until the process's threads made no context switch for 200 ms.
-    private func awaitQuiet(_ pid: pid_t) -> (switches: UInt64, threads: Int)? {
-        var last = contextSwitches(of: pid)
-        for _ in 0..<50 {
-            usleep(200_000)
-            let now = contextSwitches(of: pid)
-            if let now, let previous = last, now == previous { return now }
-            last = now
-        }
-        return nil
-    }
 }
 
 /// A stall as the restart policy sees it: a failure, with or without success exit codes.
