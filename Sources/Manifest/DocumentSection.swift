@@ -42,7 +42,7 @@ extension ManifestDecoder {
             }
             if let stop = map["stop"] { defaults.stop = self.stop(stopLayer(stop, in: map), over: defaults.stop) }
             if let log = map["log"] { defaults.log = logLayer(log, in: map, inDefaults: true) }
-            if let stall = map["stall_timeout"] { defaults.stallTimeout = duration(map.slot(stall), positive: true)?.value }
+            if let stall = map["stall_timeout"], let value = durationOrNone(map.slot(stall)) { defaults.stallTimeout = value }
         }
 
         // Consumers first: routes are checked against every consumer named, valid or not.

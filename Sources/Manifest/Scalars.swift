@@ -63,6 +63,13 @@ extension ManifestDecoder {
     }
 
     /// A duration (`Units.duration`); with `positive`, zero is rejected too.
+    /// `stall_timeout`: a positive duration, or `none` (no stall detection, e.g. against an
+    /// inherited default). nil: invalid (reported); `.some(nil)`: none.
+    func durationOrNone(_ slot: Slot) -> Duration?? {
+        if case .scalar(let scalar) = slot.node, scalar.string == "none" { return .some(nil) }
+        return duration(slot, positive: true).map { .some($0.value) }
+    }
+
     func duration(_ slot: Slot, positive: Bool = false) -> Located<Duration>? {
         let expected = "a duration such as 50ms, 5s, 2m or 1h"
         guard let text = text(slot, expected: expected) else { return nil }

@@ -42,7 +42,7 @@ extension ManifestDecoder {
         if let stop = map["stop"] { spec.stop = self.stop(stopLayer(stop, in: map), over: defaults.stop) }
         if let to = map["to"] { spec.to = routes(map.slot(to), consumers: consumers) }
         if let log = map["log"] { spec.log = self.log(logLayer(log, in: map, inDefaults: false), over: defaults.log) }
-        if let stall = map["stall_timeout"] { spec.stallTimeout = duration(map.slot(stall), positive: true)?.value ?? spec.stallTimeout }
+        if let stall = map["stall_timeout"], let value = durationOrNone(map.slot(stall)) { spec.stallTimeout = value }
         guard let command = map["command"] else {
             reportMissing("command", in: map, expected: "the program to run: a path, a name on PATH, or a program beside ringmaster")
             return nil

@@ -38,6 +38,19 @@ struct StallTimeoutTests {
         #expect(timeouts["overrides"] == .milliseconds(500))
     }
 
+    @Test func noneSwitchesAnInheritedTimeoutOff() throws {
+        let manifest = try parse("""
+            version: 1
+            defaults:
+              stall_timeout: 30s
+            workers:
+              quiet:
+                command: ringmaster-walk
+                stall_timeout: none
+            """)
+        #expect(manifest.workers[0].stallTimeout == nil)
+    }
+
     static let invalid: [Invalid] = [
         Invalid("zero with a unit", worker("stall_timeout: 0s"),
                 "m.yaml:5:20: workers.w.stall_timeout must be greater than 0 (got 0s)"),
