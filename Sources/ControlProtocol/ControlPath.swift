@@ -8,8 +8,7 @@ import Glibc
 /// the same name never share a socket. Clients given the same manifest find the same path.
 public enum ControlPath {
     public static func forManifest(_ manifestPath: String, environment: [String: String]) -> String {
-        let absolute = manifestPath.hasPrefix("/") ? manifestPath : (environment["PWD"] ?? currentDirectory()) + "/" + manifestPath
-        let normalised = normalise(absolute)
+        let normalised = absolute(manifestPath)
         let file = normalised.split(separator: "/").last.map(String.init) ?? "manifest"
         let name = file.split(separator: ".").first.map(String.init) ?? file
         if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
@@ -17,6 +16,12 @@ public enum ControlPath {
         }
         let directory = normalised.split(separator: "/").dropLast().joined(separator: "/")
         return "/" + directory + (directory.isEmpty ? "" : "/") + "." + name + ".ringmaster.sock"
+    }
+
+    /// `path` made absolute against the working directory (`getcwd`, not `$PWD`, which a parent
+    /// may have left stale) and normalised.
+    public static func absolute(_ path: String) -> String {
+        normalise(path.hasPrefix("/") ? path : currentDirectory() + "/" + path)
     }
 
     /// `a/./b/../c` → `a/c`; keeps a leading `/`.

@@ -22,7 +22,6 @@ extension Supervisor {
             } catch {
                 logger.error("\(instance.label): cannot prepare its ring: \(error)")
                 instance.state = .failed("\(error)")
-                failed = true
                 checkRunComplete()
                 return
             }
@@ -37,7 +36,6 @@ extension Supervisor {
             } catch {
                 logger.error("\(instance.label): cannot watch its ring: \(error)")
                 instance.state = .failed("\(error)")
-                failed = true
                 checkRunComplete()
                 return
             }
@@ -160,7 +158,6 @@ extension Supervisor {
             logger.info("\(instance.label) finished", metadata: ["how": "\(reason)", "end-of-stream": "\(instance.sawEndOfStream)"])
         case .failed(let why):
             instance.state = .failed(why)
-            failed = true
             logger.error("\(instance.label) failed: \(why)")
         case .restart(let delay, let attempt):
             instance.state = .waitingRestart

@@ -66,9 +66,8 @@ public final class Supervisor {
     var shuttingDown = false
     var closingConsumers = false
     var closedConsumers = 0
-    var failed = false
     /// A consumer stopped after an error (its route no longer gets records).
-    var consumerStopped = false
+    var consumerStopped: Bool { !stoppedRoutes.isEmpty }
     var random: SeededGenerator
     /// Each worker's pool size in force (`scale` and reloads change it; new instances see it).
     var poolSizes: [String: Int] = [:]
@@ -212,7 +211,8 @@ public final class Supervisor {
         hosts.forEach { $0.join() }
         workerOutput.close()
         for instance in instances { instance.dataWatch?.close() }
-        let anyFailed = failed && instances.contains { instance in
+        // An instance that failed and was started again by the operator no longer counts.
+        let anyFailed = instances.contains { instance in
             if case .failed = instance.state { return !instance.retired }
             return false
         }
@@ -264,7 +264,6 @@ public final class Supervisor {
 
     /// Routes nothing more to a consumer that stopped after an error; the run will exit 4.
     private func stopRoute(to consumer: Int) {
-        consumerStopped = true
         stoppedRoutes.insert(consumer)
         logger.error("consumer \(hosts[consumer].name) stopped after an error: records are no longer routed to it")
         for instance in instances { instance.routes.removeAll { $0 == consumer } }

@@ -1,4 +1,3 @@
-import CShim
 import ControlProtocol
 import Glibc
 import Manifest
@@ -32,17 +31,8 @@ extension Supervisor {
             return ConsumerStatus(name: spec.name, plugin: spec.plugin, records: counts.consumed, errors: counts.errors,
                                   lag: counts.submitted &- counts.consumed, queued: hosts[index].queuedBatchCount, routing: routing)
         }
-        return StatusReport(pid: getpid(), manifest: Self.absolute(manifest.file), uptime: Double(now &- startedAt) / 1e9, stopping: shuttingDown,
+        return StatusReport(pid: getpid(), manifest: ControlPath.absolute(manifest.file), uptime: Double(now &- startedAt) / 1e9, stopping: shuttingDown,
                             workers: workers, consumers: consumers)
-    }
-
-    /// `path` made absolute against the working directory (the supervisor never changes it).
-    static func absolute(_ path: String) -> String {
-        guard !path.hasPrefix("/") else { return path }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return path }
-        let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return directory + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
     }
 
     /// Workers removed by a reload whose instances are still stopping.
@@ -74,10 +64,10 @@ extension Supervisor {
         let elapsed = Double(now &- sample.time) / 1e9
         let rate = elapsed > 0 ? Double(instance.delivered &- sample.records) / elapsed : 0
         if advancingRate && now &- sample.time >= 1_000_000_000 { instance.rateSample = (now, instance.delivered) }
-        // Committed and not released, as the shared tail says (clamped: the producer may lie).
+        // Committed and not released: what the reader has parsed and holds, plus what the shared
+        // tail says is still to parse (clamped: the producer may lie).
         let capacity = instance.channel.segment.geometry.capacity
-        let tail = cshim_load_acquire_u64(instance.channel.segment.region.base + SegmentLayout.tailOffset)
-        let used = min(capacity, tail >= instance.reader.head ? tail - instance.reader.head : 0)
+        let used = min(capacity, (instance.reader.position &- instance.reader.head) &+ instance.reader.pendingBytes)
         let blocked = instance.blockedTotal &+ (instance.blockedSince.map { now &- $0 } ?? 0)
         let running = instance.process != nil
         return InstanceStatus(label: instance.label, state: state, reason: reason, pid: instance.process?.pid,
@@ -90,13 +80,13 @@ extension Supervisor {
 
     /// Follows the producer's `producer_waiting` word: time it announces waiting for space counts
     /// as blocked. Called whenever the loop looks at the instance (drains, releases, status).
-    func observeWaiting(_ instance: Instance, now: UInt64 = MonotonicClock.now()) {
-        let waiting = instance.process != nil
-            && cshim_load_relaxed_u32(instance.channel.segment.region.base + SegmentLayout.producerWaitingOffset) != 0
+    func observeWaiting(_ instance: Instance, now: UInt64? = nil) {
+        // Called at every release: the clock is read only when the state changes.
+        let waiting = instance.process != nil && instance.channel.segment.producerWaiting
         if waiting {
-            if instance.blockedSince == nil { instance.blockedSince = now }
+            if instance.blockedSince == nil { instance.blockedSince = now ?? MonotonicClock.now() }
         } else if let since = instance.blockedSince {
-            instance.blockedTotal &+= now &- since
+            instance.blockedTotal &+= (now ?? MonotonicClock.now()) &- since
             instance.blockedSince = nil
         }
     }
