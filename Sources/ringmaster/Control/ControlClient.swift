@@ -14,7 +14,7 @@ struct ControlOptions: ParsableArguments {
     @Option(name: [.customShort("m"), .long], help: "The manifest the supervisor runs (finds its default control socket).")
     var manifest: String?
 
-    /// The socket path, or a usage error saying how to name one.
+    /// The socket path, or (exit 2) a message saying how to name one.
     func socketPath() throws -> String {
         let environment = ProcessEnvironment.current()
         if let control { return control }
@@ -25,10 +25,12 @@ struct ControlOptions: ParsableArguments {
             let sockets = Self.entries(of: directory).filter { $0.hasSuffix(".sock") }
             if sockets.count == 1 { return directory + "/" + sockets[0] }
             if sockets.count > 1 {
-                throw ValidationError("several supervisors run (\(sockets.joined(separator: ", ")) in \(directory)): name one with --control PATH or -m MANIFEST")
+                Terminal.error("several supervisors run (\(sockets.joined(separator: ", ")) in \(directory)): name one with --control PATH or -m MANIFEST")
+                throw ExitCode(2)
             }
         }
-        throw ValidationError("which supervisor? name it with -m MANIFEST or --control PATH (or set RINGMASTER_CONTROL)")
+        Terminal.error("which supervisor? name it with -m MANIFEST or --control PATH (or set RINGMASTER_CONTROL)")
+        throw ExitCode(2)
     }
 
     private static func entries(of directory: String) -> [String] {

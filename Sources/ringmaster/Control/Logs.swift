@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlProtocol
-import Foundation
+import Supervisor
+import SystemKit
 
 /// `ringmaster logs WORKER[.N] [-f]`.
 struct Logs: ParsableCommand {
@@ -43,16 +44,11 @@ struct Logs: ParsableCommand {
         throw ExitCode(3)
     }
 
-    /// `2026-11-29T02:25:00.123Z w.0 stdout text`.
+    /// `2026-11-29T02:25:00.123Z w.0 stdout text`, the time as the supervisor's log files write it.
     static func format(_ line: LogLine) -> String {
         let seconds = line.time.rounded(.down)
-        let date = Date(timeIntervalSince1970: seconds)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let millis = Int((line.time - seconds) * 1000)
-        func two(_ v: Int?) -> String { let v = v ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
-        let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return "\(c.year ?? 1970)-\(two(c.month))-\(two(c.day))T\(two(c.hour)):\(two(c.minute)):\(two(c.second)).\(ms)Z \(line.instance) \(line.stream) \(line.text)"
+        let nanoseconds = Int32(max(0, min(999_999_999, (line.time - seconds) * 1e9)))
+        let time = WallClockTime(seconds: Int64(seconds), nanoseconds: nanoseconds)
+        return "\(time.rfc3339) \(line.instance) \(line.stream) \(line.text)"
     }
 }
